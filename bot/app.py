@@ -1,0 +1,192 @@
+"""The core: one object built from Settings, driven by every front (CLI, console, Discord).
+
+This is the one place where clients and stores are made. Components are created lazily, so a
+command only pays for what it uses (`/help` needs no index; `rate calc` loads no model).
+Methods take plain values and return JSON-ready dicts; they raise `UserError` kinds for bad input.
+Nothing here imports `discord`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.errors import InputError, NotFound, UserError
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+class Core:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._lock = threading.RLock()
+
+    # Components ------------------------------------------------------------------------
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings.data_dir / "state.sqlite3")
+
+    @cached_property
+    def skills(self):
+        from bot.skills import load_skills
+
+        return load_skills(self.settings.skills_dir)
+
+    @cached_property
+    def knowledge(self):
+        from bot.knowledge.service import KnowledgeBase
+
+        return KnowledgeBase(self.settings, self.store, self.skills)
+
+    @cached_property
+    def ratebook(self):
+        from bot.rates.cards import RateBook
+
+        return RateBook.load(self.settings.rate_cards_dir, self.settings)
+
+    @cached_property
+    def scoper(self):
+        from bot.scoping.worker import ScopeRunner
+
+        return ScopeRunner(self.settings)
+
+    def warm(self) -> None:
+        """Load the embedding model and open the index once (long-running fronts call this at start)."""
+        with self._lock:
+            self.knowledge.warm()
+
+    def close(self) -> None:
+        if "scoper" in self.__dict__:
+            self.scoper.close()
+
+    # Ask and the knowledge base ----------------------------------------------------------
+    def ask(self, question: str, *, user_id: str = "local", skill: str | None = None,
+            conversation_id: str | None = None, private: bool = False) -> dict[str, Any]:
+        """A cited answer: {answer, mode, skill, declined, sources[], conversation_id, answer_id?, notes[]}."""
+        return self.knowledge.ask(question, user_id=str(user_id), skill=skill,
+                                  conversation_id=conversation_id, private=private)
+
+    def ingest(self, paths: list[Path], *, prune: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+        return self.knowledge.ingest([Path(p) for p in paths], prune=prune, progress=progress)
+
+    def kb_list(self) -> dict[str, Any]:
+        return self.knowledge.list_guides()
+
+    def kb_remove(self, source: str) -> dict[str, Any]:
+        return self.knowledge.remove(source)
+
+    def kb_reindex(self, progress: Progress | None = None) -> dict[str, Any]:
+        return self.knowledge.reindex(progress=progress)
+
+    def feedback(self, answer_id: str, user_id: str, vote: str) -> bool:
+        return self.store.add_feedback(answer_id, str(user_id), vote)
+
+    # Scope -------------------------------------------------------------------------------
+    def scope(self, *, path: Path | None = None, data: bytes | None = None, filename: str | None = None,
+              target: str | None = None, task: str = "auto", budget: float | None = None,
+              rate: float | None = None, unit: str = "day", currency: str = "GBP",
+              user_id: str = "local", progress: Progress | None = None,
+              timeout: float | None = None) -> dict[str, Any]:
+        """Run a scope in an isolated worker; store the report (never the data) under an id for the user.
+
+        Returns {"report": <scope JSON>, "chart_png": bytes | None, "scope_id": str}.
+        """
+        from bot.scoping.worker import ScopeRequest
+
+        if path is None and data is None:
+            raise InputError("give a CSV file to scope.")
+        if path is not None:
+            path = Path(path)
+            if not path.is_file():
+                raise NotFound(f"file not found: {path}.", hint="Check the path and try again.")
+        request = ScopeRequest(
+            path=str(path) if path else None, data=data, filename=filename or (path.name if path else "upload.csv"),
+            target=target, task=task, budget=budget, rate=rate, unit=unit, currency=currency,
+            estimate=self._estimate_block(),
+        )
+        started = time.monotonic()
+        result = self.scoper.run(request, progress=progress, timeout=timeout)
+        report = result.report
+        scope_id = self.store.save_scope(str(user_id), report, keep_days=self.settings.scope.keep_reports_days)
+        report["id"] = scope_id
+        log.info("scope done id=%s rows=%s cols=%s seconds=%.2f", scope_id, report.get("rows"),
+                 report.get("columns"), time.monotonic() - started)
+        return {"report": report, "chart_png": result.chart_png, "scope_id": scope_id}
+
+    def _estimate_block(self) -> dict[str, Any] | None:
+        card = self.skills.get("scoping") if self.skills else None
+        return card.estimate if card is not None else None
+
+    def latest_scope(self, user_id: str) -> tuple[str, dict[str, Any]] | None:
+        return self.store.latest_scope(str(user_id))
+
+    # Rates and quotes --------------------------------------------------------------------
+    def rate(self, *, region: str | None = None, seniority: str | None = None, specialty: str | None = None,
+             engagement: str | None = None) -> dict[str, Any]:
+        from bot.rates.advice import advise
+
+        return advise(self.ratebook, region=region, seniority=seniority, specialty=specialty, engagement=engagement)
+
+    def rate_calc(self, **kwargs: Any) -> dict[str, Any]:
+        from bot.rates.calc import rate_calc
+
+        kwargs.setdefault("hours_per_day", self.settings.estimate_defaults.hours_per_day)
+        return rate_calc(**kwargs)
+
+    def quote(self, *, scope: str | None, rate: float, unit: str, currency: str, user_id: str = "local",
+              contingency: float | None = None, deposit: float | None = None) -> dict[str, Any]:
+        """A quote from a stored scope id (the user's own), a scope JSON file, or the user's latest scope."""
+        from bot.rates.quote import build_quote
+
+        report = self._find_scope(scope, str(user_id))
+        return build_quote(
+            report, rate=rate, unit=unit, currency=currency,
+            contingency=self.settings.quote.contingency if contingency is None else contingency,
+            deposit=self.settings.quote.deposit if deposit is None else deposit,
+            hours_per_day=self.settings.estimate_defaults.hours_per_day,
+        )
+
+    def _find_scope(self, scope: str | None, user_id: str) -> dict[str, Any]:
+        if not scope:
+            latest = self.store.latest_scope(user_id)
+            if latest is None:
+                raise NotFound("you have no stored scope yet.", hint="Run a scope on a CSV first, or pass --scope FILE.")
+            return latest[1]
+        found = self.store.get_scope(scope, user_id=user_id)
+        if found is not None:
+            return found
+        path = Path(scope).expanduser()
+        if path.suffix.lower() == ".json" and path.is_file():
+            import json
+
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise InputError(f"{path.name} is not a readable scope JSON file ({exc.__class__.__name__}).",
+                                 hint="Use the output of `mlbot scope FILE --json`.") from None
+            if not isinstance(data, dict) or "estimate" not in data:
+                raise InputError(f"{path.name} does not look like a scope report (no 'estimate').",
+                                 hint="Use the output of `mlbot scope FILE --json`.")
+            return data
+        raise NotFound(f"no scope '{scope}' found for you.",
+                       hint="Use an id from your scopes (the id is printed with every scope) or a scope JSON file.")
+
+    # Privacy -----------------------------------------------------------------------------
+    def forget(self, user_id: str) -> dict[str, int]:
+        return self.store.forget(str(user_id))
+
+
+def build_core(settings: Settings) -> Core:
+    return Core(settings)
+
+
+__all__ = ["Core", "build_core", "UserError"]

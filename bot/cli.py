@@ -1,0 +1,402 @@
+"""`mlbot`: thin commands over the core. Parse, call, print; `--json` everywhere.
+
+With `--json`, stdout carries exactly one JSON document; logs and progress go to stderr.
+A `UserError` exits 2 with `error: ...` (or `{"error": {...}}`); anything else exits 1 with an
+apology and an error id, the traceback going to the log file only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.errors import InputError, UsageError, UserError
+
+log = logging.getLogger("bot.cli")
+
+COMMANDS = [
+    ("ask", "Answer a question from the guides, with citations."),
+    ("scope", "Scope a CSV: data quality, baselines, learning curve, effort and quote range."),
+    ("rate", "Private rate advice: ranges with sources and factors (`rate calc` for the calculator)."),
+    ("quote", "Build a quote from a stored scope (by id) or a scope JSON file."),
+    ("ingest", "Add guides (.md .rst .txt .html .pdf, files or folders) to the knowledge index."),
+    ("kb", "Knowledge base: list guides, remove a guide, rebuild the index."),
+    ("eval", "Evaluate retrieval and answers on the question sets; summarise feedback."),
+    ("console", "Interactive terminal front speaking the Discord commands (/ask, /scope, ...)."),
+    ("run", "Start the Discord bot (needs DISCORD_TOKEN), else point to the console."),
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of printing and exiting."""
+
+    def error(self, message: str):  # noqa: D401
+        raise UsageError(f"{message}.", hint=f"See `{self.prog} --help`.")
+
+
+def _common(json_flag: bool = True) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    if json_flag:
+        p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("--config", default=argparse.SUPPRESS, help="config file (default: MLBOT_CONFIG or config.yaml)")
+    p.add_argument("--data-dir", dest="data_dir", default=argparse.SUPPRESS,
+                   help="where the index and state live (default: MLBOT_DATA_DIR or ./data)")
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logs on stderr")
+    return p
+
+
+def _positive(v: str) -> float:
+    try:
+        x = float(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{v}' is not a number") from None
+    if x <= 0:
+        raise argparse.ArgumentTypeError(f"'{v}' must be greater than 0")
+    return x
+
+
+def _share(v: str) -> float:
+    try:
+        x = float(v)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{v}' is not a number") from None
+    if not 0 <= x < 1:
+        raise argparse.ArgumentTypeError(f"'{v}' must be a share between 0 and 1 (e.g. 0.15)")
+    return x
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = _Parser(prog="mlbot", description="An assistant for ML freelancers: cited answers on rates, IP and "
+                     "methodology; CSV scoping; private rate advice and quotes.", parents=[_common(json_flag=False)])
+    parser.set_defaults(config=None, data_dir=None, verbose=False, json=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    helps = dict(COMMANDS)
+
+    p = sub.add_parser("ask", parents=[common], help=helps["ask"], description=helps["ask"])
+    p.add_argument("question", nargs="+", help="the question (quote it or not)")
+    p.add_argument("--skill", help="answer with this skill (default: routed by the question)")
+    p.add_argument("--conversation", help="conversation id for follow-up questions")
+    p.add_argument("--private", action="store_true", help="treat as a private conversation (expires after an hour)")
+    p.add_argument("--user", default="local", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_ask)
+
+    p = sub.add_parser("scope", parents=[common], help=helps["scope"], description=helps["scope"])
+    p.add_argument("file", help="a .csv or .csv.gz file")
+    p.add_argument("--target", help="the column to predict (default: inferred)")
+    p.add_argument("--task", choices=["auto", "binary", "multiclass", "regression"], default="auto")
+    p.add_argument("--budget", type=_positive, help="seconds for baselines (default from config)")
+    p.add_argument("--rate", type=_positive, help="your rate, to add a quote range")
+    p.add_argument("--unit", choices=["hour", "day"], default="day")
+    p.add_argument("--currency", default="GBP")
+    p.add_argument("--plot", type=Path, help="write the PNG chart here")
+    p.add_argument("--user", default="local", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_scope)
+
+    p = sub.add_parser("rate", parents=[common], help=helps["rate"], description=helps["rate"])
+    p.add_argument("--region", help="uk, us, de, fr, ... (default from config)")
+    p.add_argument("--seniority", help="junior, mid, senior, lead")
+    p.add_argument("--specialty", help="nlp, cv, timeseries, mlops, llm, general")
+    p.add_argument("--engagement", help="contract, advisory, fixed")
+    p.set_defaults(handler=cmd_rate)
+    rsub = p.add_subparsers(dest="rate_command", metavar="calc", parser_class=_Parser)
+    c = rsub.add_parser("calc", parents=[common], help="Day and hour rate from a target income.",
+                        description="Day and hour rate from a target yearly income: revenue = (income + overhead) / "
+                        "(1 - tax); day rate = revenue / billable days; hour rate = day rate / hours per day.")
+    c.add_argument("--income", type=_positive, required=True, help="target yearly profit before personal tax")
+    c.add_argument("--currency", required=True, help="3-letter code, e.g. GBP")
+    g = c.add_mutually_exclusive_group()
+    g.add_argument("--overhead", type=float, help="yearly business costs (an amount)")
+    g.add_argument("--overhead-share", dest="overhead_share", type=_share, help="yearly costs as a share of income")
+    c.add_argument("--tax", type=_share, default=0.0, help="share of revenue lost to social or self-employment charges")
+    c.add_argument("--billable-days", dest="billable_days", type=_positive, default=180)
+    c.add_argument("--hours-per-day", dest="hours_per_day", type=_positive, default=None)
+    c.set_defaults(handler=cmd_rate_calc)
+
+    p = sub.add_parser("quote", parents=[common], help=helps["quote"], description=helps["quote"])
+    p.add_argument("--scope", help="a scope id (yours) or a scope JSON file (default: your latest scope)")
+    p.add_argument("--rate", type=_positive, required=True)
+    p.add_argument("--unit", choices=["hour", "day"], required=True)
+    p.add_argument("--currency", required=True)
+    p.add_argument("--contingency", type=_share, help="share added for risk (default from config)")
+    p.add_argument("--deposit", type=_share, help="share paid upfront (default from config)")
+    p.add_argument("--format", choices=["md", "json"], default="md")
+    p.add_argument("--user", default="local", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_quote)
+
+    p = sub.add_parser("ingest", parents=[common], help=helps["ingest"], description=helps["ingest"])
+    p.add_argument("paths", nargs="+", type=Path, help="files or folders")
+    p.add_argument("--prune", action="store_true", help="also remove indexed guides under these folders that no longer exist")
+    p.set_defaults(handler=cmd_ingest)
+
+    p = sub.add_parser("kb", parents=[common], help=helps["kb"], description=helps["kb"])
+    ksub = p.add_subparsers(dest="kb_command", metavar="{list,remove,reindex}", parser_class=_Parser, required=True)
+    k = ksub.add_parser("list", parents=[common], help="guides, chunk counts and the embedding model")
+    k.set_defaults(handler=cmd_kb_list)
+    k = ksub.add_parser("remove", parents=[common], help="delete a guide from the index")
+    k.add_argument("source", help="the guide's path (or its file name when unique)")
+    k.set_defaults(handler=cmd_kb_remove)
+    k = ksub.add_parser("reindex", parents=[common], help="rebuild the index from the stored guide files")
+    k.set_defaults(handler=cmd_kb_reindex)
+
+    p = sub.add_parser("eval", parents=[common], help=helps["eval"], description=helps["eval"])
+    esub = p.add_subparsers(dest="eval_command", metavar="{retrieval,answers,feedback}", parser_class=_Parser,
+                            required=True)
+    for name, text in (("retrieval", "recall@1, recall@5, MRR, decline accuracy"),
+                       ("answers", "share of must-mention facts present, decline accuracy")):
+        e = esub.add_parser(name, parents=[common], help=text, description=text)
+        e.add_argument("--questions", type=Path, help="a question file or folder (default: evals/questions)")
+        e.add_argument("--out", type=Path, help="write the JSON results here (default: evals/results/)")
+        e.set_defaults(handler=cmd_eval)
+    e = esub.add_parser("feedback", parents=[common], help="summarise feedback votes")
+    e.set_defaults(handler=cmd_eval)
+
+    p = sub.add_parser("console", parents=[_common(json_flag=False)], help=helps["console"],
+                       description=helps["console"])
+    p.add_argument("--user", default="console", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_console, json=False)
+
+    p = sub.add_parser("run", parents=[common], help=helps["run"], description=helps["run"])
+    p.add_argument("--sync-global", action="store_true", help="sync slash commands globally (once per deploy)")
+    p.set_defaults(handler=cmd_run)
+    return parser
+
+
+# Output ---------------------------------------------------------------------------------
+
+
+def emit(args: argparse.Namespace, result: Any, text: str | None) -> None:
+    if args.json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False, default=str) + "\n")
+    elif text is not None:
+        sys.stdout.write(text.rstrip() + "\n")
+
+
+def _stderr_progress(args: argparse.Namespace):
+    if not sys.stderr.isatty():
+        return None
+
+    def progress(stage: str, info: dict) -> None:
+        detail = ""
+        if "i" in info and "n" in info:
+            detail = f" {info['i']}/{info['n']}"
+        if info.get("model"):
+            detail += f" {info['model']}"
+        sys.stderr.write(f"\r\033[K{stage}{detail}")
+        sys.stderr.flush()
+        if stage == "done":
+            sys.stderr.write("\r\033[K")
+
+    return progress
+
+
+# Handlers ------------------------------------------------------------------------------
+
+
+def cmd_ask(args, core) -> int:
+    from bot.render import answer_text
+
+    question = " ".join(args.question)
+    result = core.ask(question, user_id=args.user, skill=args.skill, conversation_id=args.conversation,
+                      private=args.private)
+    emit(args, result, answer_text(result, show_conversation=True))
+    return 0
+
+
+def cmd_scope(args, core) -> int:
+    from bot.scoping.render import scope_markdown
+
+    result = core.scope(path=Path(args.file), target=args.target, task=args.task, budget=args.budget,
+                        rate=args.rate, unit=args.unit, currency=args.currency, user_id=args.user,
+                        progress=_stderr_progress(args))
+    if args.plot and result.get("chart_png"):
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
+        args.plot.write_bytes(result["chart_png"])
+    report = result["report"]
+    text = scope_markdown(report) + f"\n\nScope id: {result['scope_id']} (use it with `mlbot quote --scope`)."
+    emit(args, report, text)
+    return 0
+
+
+def cmd_rate(args, core) -> int:
+    from bot.rates.render import rate_markdown
+
+    result = core.rate(region=args.region, seniority=args.seniority, specialty=args.specialty,
+                       engagement=args.engagement)
+    emit(args, result, rate_markdown(result))
+    return 0
+
+
+def cmd_rate_calc(args, core) -> int:
+    from bot.rates.render import calc_markdown
+
+    kwargs = {"income": args.income, "currency": args.currency, "tax": args.tax, "billable_days": args.billable_days}
+    if args.overhead is not None:
+        kwargs["overhead"] = args.overhead
+    if args.overhead_share is not None:
+        kwargs["overhead_share"] = args.overhead_share
+    if args.hours_per_day is not None:
+        kwargs["hours_per_day"] = args.hours_per_day
+    result = core.rate_calc(**kwargs)
+    emit(args, result, calc_markdown(result))
+    return 0
+
+
+def cmd_quote(args, core) -> int:
+    from bot.rates.render import quote_markdown
+
+    result = core.quote(scope=args.scope, rate=args.rate, unit=args.unit, currency=args.currency,
+                        user_id=args.user, contingency=args.contingency, deposit=args.deposit)
+    if args.format == "json" and not args.json:
+        args.json = True
+    payload = {k: v for k, v in result.items() if k != "markdown"}
+    emit(args, payload, quote_markdown(result))
+    return 0
+
+
+def cmd_ingest(args, core) -> int:
+    from bot.render import ingest_text
+
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise InputError(f"not found: {', '.join(missing)}.", hint="Give existing files or folders.")
+    result = core.ingest(args.paths, prune=args.prune, progress=_ingest_progress())
+    emit(args, result, ingest_text(result))
+    return 0
+
+
+def _ingest_progress():
+    if not sys.stderr.isatty():
+        return None
+
+    def progress(stage: str, info: dict) -> None:
+        done, total = info.get("done", 0), max(info.get("total", 1), 1)
+        width = 30
+        fill = int(width * done / total)
+        sys.stderr.write(f"\r{stage} [{'#' * fill}{'.' * (width - fill)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return progress
+
+
+def cmd_kb_list(args, core) -> int:
+    from bot.render import kb_list_text
+
+    result = core.kb_list()
+    emit(args, result, kb_list_text(result))
+    return 0
+
+
+def cmd_kb_remove(args, core) -> int:
+    result = core.kb_remove(args.source)
+    emit(args, result, f"Removed {result['source']} ({result['chunks']} chunks).")
+    return 0
+
+
+def cmd_kb_reindex(args, core) -> int:
+    from bot.render import ingest_text
+
+    result = core.kb_reindex(progress=_ingest_progress())
+    emit(args, result, ingest_text(result))
+    return 0
+
+
+def cmd_eval(args, core) -> int:
+    from bot.knowledge import evaluate
+
+    if args.eval_command == "feedback":
+        result = evaluate.feedback_summary(core.store)
+        emit(args, result, evaluate.feedback_table(result))
+        return 0
+    questions = args.questions or Path(__file__).resolve().parent.parent / "evals" / "questions"
+    result = evaluate.run(core, args.eval_command, questions)
+    out = args.out or Path(__file__).resolve().parent.parent / "evals" / "results" / f"{args.eval_command}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    result["written_to"] = str(out)
+    emit(args, result, evaluate.table(result) + f"\n\nWritten to {out}")
+    return 0
+
+
+def cmd_console(args, core) -> int:
+    from bot.console import run_console
+
+    return run_console(core, user_id=args.user)
+
+
+def cmd_run(args, core) -> int:
+    token = core.settings.secret("discord_token")
+    if not token:
+        msg = "DISCORD_TOKEN is not set: the Discord bot cannot start. Try the same commands offline with `mlbot console`."
+        if args.json:
+            emit(args, {"started": False, "message": msg}, None)
+        else:
+            sys.stdout.write(msg + "\n")
+        return 0
+    from bot.discord.bot import run_bot
+
+    run_bot(core, sync_global=args.sync_global)
+    return 0
+
+
+# Entry point ---------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    json_mode = "--json" in argv
+    parser = build_parser()
+    core = None
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "command", None):
+            parser.print_help()
+            return 0
+        if not hasattr(args, "handler"):  # e.g. `mlbot rate calc` parsed without a leaf handler
+            raise UsageError("missing a subcommand.", hint=f"See `mlbot {args.command} --help`.")
+        from bot.app import Core
+        from bot.config import load_settings
+        from bot.logs import setup_logging
+
+        settings = load_settings(args.config, data_dir=args.data_dir)
+        setup_logging(settings, verbose=args.verbose)
+        core = Core(settings)
+        log.info("command %s", args.command)
+        return args.handler(args, core) or 0
+    except UserError as exc:
+        _print_error(exc.to_dict(), json_mode)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _print_error({"code": "interrupted", "message": "interrupted."}, json_mode)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: log it with its traceback, show an id
+        from bot.logs import new_error_id
+
+        error_id = new_error_id()
+        log.error("unexpected error id=%s class=%s", error_id, exc.__class__.__name__, exc_info=True)
+        _print_error({"code": "internal", "id": error_id,
+                      "message": f"sorry, something went wrong on our side (error id {error_id}); "
+                                 "the details are in the log file."}, json_mode)
+        return 1
+    finally:
+        if core is not None:
+            core.close()
+
+
+def _print_error(error: dict, json_mode: bool) -> None:
+    if json_mode:
+        sys.stdout.write(json.dumps({"error": error}, ensure_ascii=False) + "\n")
+    else:
+        sys.stderr.write(f"error: {error['message']}\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

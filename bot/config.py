@@ -1,0 +1,371 @@
+"""One typed Settings object from config.yaml plus the environment.
+
+Built once in an entry point (`load_settings`) and passed down. Nothing here runs at import.
+Secrets come only from the environment (or a `.env` file) and are held as `SecretStr`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from bot.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_ENV = ("DISCORD_TOKEN", "OPENAI_API_KEY")
+_SECRET_KEY = re.compile(r"(^|_)(token|api_?key|secret|password|passwd)$", re.I)
+_SECRET_VALUE = re.compile(r"^(sk-[A-Za-z0-9_-]{16,}|[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,})$")
+_ENV_PREFIX = "MLBOT_"
+_ENV_NOT_OVERRIDES = {"MLBOT_CONFIG", "MLBOT_DATA_DIR"}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Paths(_Section):
+    knowledge: Path = Path("knowledge")
+    skills: Path = Path("skills")
+    rate_cards: Path = Path("knowledge/rates")
+    data_dir: Path = Path("data")
+
+
+class Logging(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_bytes: int = Field(5_000_000, gt=0)
+    backups: int = Field(3, ge=0)
+
+
+class Embeddings(_Section):
+    provider: Literal["local", "openai"] = "local"
+    model: str = "all-MiniLM-L6-v2"
+    runtime: Literal["numpy", "sentence-transformers"] = "numpy"
+    openai_model: str = "text-embedding-3-small"
+    batch_size: int = Field(16, ge=1, le=2048)
+    threads: int = Field(1, ge=1, le=64)
+
+
+class VectorStore(_Section):
+    mode: Literal["persistent", "http"] = "persistent"
+    host: str = "localhost"
+    port: int = Field(8000, ge=1, le=65535)
+    collection: str = Field("guides", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
+
+
+class Ingest(_Section):
+    extensions: list[str] = [".md", ".markdown", ".rst", ".txt", ".html", ".htm", ".pdf"]
+    chunk_chars: int = Field(1100, ge=200, le=8000)
+    chunk_overlap: int = Field(150, ge=0, le=2000)
+    max_file_mb: float = Field(5, gt=0)
+    max_chunks_per_file: int = Field(1500, ge=1)
+    batch_size: int = Field(64, ge=1)
+
+
+class Retrieval(_Section):
+    top_k: int = Field(5, ge=1, le=20)
+    candidates: int = Field(40, ge=5, le=500)
+    rrf_k: int = Field(20, ge=1)
+    heading_weight: float = Field(0.5, ge=0, le=5)
+    topic_boost: float = Field(0.05, ge=0, le=1)
+    strong_dense: float = Field(0.50, ge=-1, le=1)
+    min_relevance: float = Field(0.55, ge=0, le=2)
+    max_unknown_share: float = Field(0.5, ge=0, le=1)
+
+
+class Answer(_Section):
+    mode: Literal["extractive", "llm"] = "extractive"
+    max_chars: int = Field(1900, ge=200, le=4000)
+    max_sentences: int = Field(7, ge=1, le=20)
+    question_max_chars: int = Field(1000, ge=20)
+
+
+class LLM(_Section):
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+    temperature: float = Field(0.0, ge=0, le=2)
+    max_tokens: int = Field(700, ge=16, le=8000)
+    timeout_seconds: float = Field(30, gt=0, le=600)
+    daily_calls_per_user: int = Field(50, ge=0)
+
+
+class Conversations(_Section):
+    max_turns: int = Field(6, ge=1, le=50)
+    private_ttl_seconds: int = Field(3600, ge=1)
+    ttl_days: int = Field(30, ge=1)
+
+
+class Scope(_Section):
+    budget_seconds: float = Field(20, gt=0, le=3600)
+    hard_timeout_seconds: float = Field(180, gt=0, le=7200)
+    memory_limit_mb: int = Field(6144, ge=256)
+    max_file_mb: float = Field(512, gt=0)
+    max_decompressed_mb: float = Field(512, gt=0)
+    max_compression_ratio: float = Field(100, gt=1)
+    max_rows: int = Field(5_000_000, ge=1)
+    max_columns: int = Field(10_000, ge=2)
+    max_cell_chars: int = Field(200, ge=10)
+    min_rows: int = Field(10, ge=2)
+    class_max_distinct: int = Field(20, ge=2)
+    cv_folds: int = Field(5, ge=2, le=20)
+    random_state: int = 0
+    selection_sample_rows: int = Field(20_000, ge=500)
+    keep_reports_days: int = Field(90, ge=1)
+
+
+class EstimateDefaults(_Section):
+    hours_per_day: float = Field(7.5, gt=0, le=24)
+
+
+class FX(_Section):
+    date: str
+    source: str
+    per_eur: dict[str, float]
+
+    @field_validator("per_eur")
+    @classmethod
+    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, x in v.items() if x <= 0]
+        if bad:
+            raise ValueError(f"rates must be positive (check {', '.join(bad)})")
+        return {k.upper(): x for k, x in v.items()}
+
+
+class Rates(_Section):
+    default_region: str = "uk"
+    default_seniority: Literal["junior", "mid", "senior", "lead"] = "senior"
+    stale_after_months: int = Field(18, ge=1)
+    fx: FX | None = None
+
+
+class Quote(_Section):
+    contingency: float = Field(0.15, ge=0, le=1)
+    deposit: float = Field(0.30, ge=0, le=0.9)
+
+
+class Discord(_Section):
+    dev_guild_id: int | None = None
+    owner_ids: list[int] = []
+    sharded: bool = False
+    max_upload_mb: float = Field(10, gt=0, le=500)
+    ask_cooldown_seconds: float = Field(5, ge=0)
+    scope_cooldown_seconds: float = Field(30, ge=0)
+    scope_workers: int = Field(1, ge=1, le=8)
+    scope_queue: int = Field(4, ge=0, le=100)
+    thread_answers: bool = False
+    message_content: bool = False
+    core_threads: int = Field(4, ge=1, le=32)
+
+
+class Settings(_Section):
+    """Every setting of the bot. `config_dir` anchors relative paths; secrets are masked in repr."""
+
+    paths: Paths = Paths()
+    logging: Logging = Logging()
+    embeddings: Embeddings = Embeddings()
+    vectorstore: VectorStore = VectorStore()
+    ingest: Ingest = Ingest()
+    retrieval: Retrieval = Retrieval()
+    answer: Answer = Answer()
+    llm: LLM = LLM()
+    conversations: Conversations = Conversations()
+    scope: Scope = Scope()
+    estimate_defaults: EstimateDefaults = EstimateDefaults()
+    rates: Rates = Rates()
+    quote: Quote = Quote()
+    discord: Discord = Discord()
+
+    config_file: Path | None = Field(None, exclude=True)
+    discord_token: SecretStr | None = Field(None, exclude=True)
+    openai_api_key: SecretStr | None = Field(None, exclude=True)
+
+    # Resolved paths (absolute) --------------------------------------------------------
+    @property
+    def config_dir(self) -> Path:
+        return self.config_file.parent if self.config_file else Path.cwd()
+
+    def resolve(self, p: Path) -> Path:
+        p = Path(os.path.expanduser(str(p)))
+        return p if p.is_absolute() else (self.config_dir / p).resolve()
+
+    @property
+    def data_dir(self) -> Path:
+        return self.resolve(self.paths.data_dir)
+
+    @property
+    def knowledge_dir(self) -> Path:
+        return self.resolve(self.paths.knowledge)
+
+    @property
+    def skills_dir(self) -> Path:
+        return self.resolve(self.paths.skills)
+
+    @property
+    def rate_cards_dir(self) -> Path:
+        return self.resolve(self.paths.rate_cards)
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "logs" / "mlbot.log"
+
+    def secret(self, name: str) -> str | None:
+        value = getattr(self, name)
+        return value.get_secret_value() if value is not None else None
+
+
+# Loading ----------------------------------------------------------------------------
+
+
+def default_config_path(env: dict[str, str] | None = None) -> Path | None:
+    env = os.environ if env is None else env
+    if env.get("MLBOT_CONFIG"):
+        return Path(env["MLBOT_CONFIG"])
+    for candidate in (PROJECT_ROOT / "config.yaml", Path.cwd() / "config.yaml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_settings(
+    config: str | Path | None = None,
+    *,
+    env: dict[str, str] | None = None,
+    data_dir: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Read config.yaml, apply MLBOT_* / OPENAI_BASE_URL overrides, validate, attach secrets.
+
+    `data_dir` (from --data-dir) wins over MLBOT_DATA_DIR, which wins over the file; relative
+    values from the command line or environment resolve against the working directory.
+    Raises ConfigError naming the file, line or key and what is allowed.
+    """
+    env = dict(os.environ if env is None else env)
+    path = Path(config) if config else default_config_path(env)
+    raw: dict[str, Any] = {}
+    if path is not None:
+        path = path.expanduser().resolve()
+        raw = _read_yaml(path)
+        _load_dotenv(path.parent / ".env", env)
+    _refuse_secrets(raw, path)
+    for key, value in _env_overrides(env):
+        _set_path(raw, key, value)
+    if env.get("OPENAI_BASE_URL"):
+        _set_path(raw, ("llm", "base_url"), env["OPENAI_BASE_URL"])
+    for dotted, value in (overrides or {}).items():
+        _set_path(raw, tuple(dotted.split(".")), value)
+    cli_data_dir = data_dir or env.get("MLBOT_DATA_DIR")
+    if cli_data_dir:
+        _set_path(raw, ("paths", "data_dir"), str(Path(cli_data_dir).expanduser().resolve()))
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation(exc, path)) from None
+    settings.config_file = path
+    for name in SECRET_ENV:
+        if env.get(name):
+            setattr(settings, name.lower(), SecretStr(env[name]))
+    return settings
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist.", hint="Pass --config PATH or set MLBOT_CONFIG.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.__class__.__name__}.") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}{where}: not valid YAML ({problem}).", hint="Fix the file and run again.") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections (paths, llm, scope, ...).")
+    return data
+
+
+def _load_dotenv(path: Path, env: dict[str, str]) -> None:
+    """Fill secrets and MLBOT_* from a .env beside the config; the real environment wins."""
+    for candidate in {path, Path.cwd() / ".env"}:
+        if not candidate.is_file():
+            continue
+        from dotenv import dotenv_values
+
+        for key, value in dotenv_values(candidate).items():
+            if value is not None and key not in env:
+                env[key] = value
+
+
+def _refuse_secrets(raw: Any, path: Path | None, prefix: str = "") -> None:
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            dotted = f"{prefix}{key}"
+            looks_secret = isinstance(value, str) and bool(_SECRET_VALUE.match(value.strip()))
+            if (_SECRET_KEY.search(str(key)) and value not in (None, "", [])) or looks_secret:
+                raise ConfigError(
+                    f"{path or 'config'}: '{dotted}' looks like a secret; secrets are not read from config files.",
+                    hint="Remove it and set DISCORD_TOKEN or OPENAI_API_KEY in the environment (or a .env file).",
+                )
+            _refuse_secrets(value, path, dotted + ".")
+
+
+def _env_overrides(env: dict[str, str]):
+    for name, value in sorted(env.items()):
+        if not name.startswith(_ENV_PREFIX) or name in _ENV_NOT_OVERRIDES:
+            continue
+        parts = tuple(p.lower() for p in name[len(_ENV_PREFIX) :].split("__") if p)
+        if len(parts) < 2:
+            raise ConfigError(
+                f"environment variable {name} is not a setting: use MLBOT_<SECTION>__<KEY>, e.g. MLBOT_ANSWER__MODE=llm."
+            )
+        try:
+            parsed = yaml.safe_load(value) if value.strip() else None
+        except yaml.YAMLError:
+            parsed = value
+        yield parts, parsed
+
+
+def _set_path(raw: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
+    node = raw
+    for key in keys[:-1]:
+        nxt = node.get(key)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[key] = nxt
+        node = nxt
+    node[keys[-1]] = value
+
+
+def _format_validation(exc: ValidationError, path: Path | None) -> str:
+    where = str(path) if path else "settings"
+    lines = []
+    for err in exc.errors()[:5]:
+        key = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            section = ".".join(str(p) for p in err["loc"][:-1])
+            allowed = _allowed_keys(err["loc"][:-1])
+            lines.append(f"unknown key '{key}'" + (f" (allowed in {section or 'the top level'}: {allowed})" if allowed else ""))
+        else:
+            got = err.get("input")
+            shown = repr(got) if not isinstance(got, dict) else "a mapping"
+            lines.append(f"'{key}': {err['msg']} (got {shown[:60]})")
+    more = f" (and {len(exc.errors()) - 5} more)" if len(exc.errors()) > 5 else ""
+    return f"{where}: " + "; ".join(lines) + more
+
+
+def _allowed_keys(loc: tuple) -> str:
+    model: type[BaseModel] = Settings
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
+            return ""
+        model = field.annotation
+    return ", ".join(k for k, f in model.model_fields.items() if not f.exclude)

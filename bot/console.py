@@ -1,0 +1,196 @@
+"""`mlbot console`: a terminal front that speaks the Discord commands, one line at a time.
+
+`/ask ...`, `/scope path.csv target=col`, `/rate region=uk`, `/ratecalc income=80000 currency=GBP`,
+`/quote rate=600 unit=day currency=GBP`, `/forget`, `/kb list`, `/help`; a line without a slash is a
+question (like a DM), and follow-ups share the session's conversation. Reads stdin, so a pipe can
+drive it; at the end of input it exits 0.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import uuid
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.app import Core
+from bot.errors import InputError, UsageError, UserError
+from bot.logs import new_error_id
+from bot.render import answer_text, help_text, ingest_text, kb_list_text
+
+PROMPT = "mlbot> "
+
+
+class Console:
+    def __init__(self, core: Core, *, user_id: str = "console", out: TextIO | None = None):
+        self.core = core
+        self.user_id = user_id
+        self.out = out or sys.stdout
+        self.conversation = "console-" + uuid.uuid4().hex[:8]
+
+    def handle(self, line: str) -> bool:
+        """Run one line; False means quit."""
+        line = line.strip()
+        if not line:
+            return True
+        if line.lower() in ("/quit", "/exit", "quit", "exit"):
+            return False
+        try:
+            self._dispatch(line)
+        except UserError as exc:
+            self._say(f"error: {exc}")
+        except Exception:  # keep serving: log it, show an id
+            import logging
+
+            error_id = new_error_id()
+            logging.getLogger(__name__).error("console error id=%s", error_id, exc_info=True)
+            self._say(f"sorry, something went wrong on our side (error id {error_id}).")
+        return True
+
+    # Dispatch ---------------------------------------------------------------------------
+    def _dispatch(self, line: str) -> None:
+        if not line.startswith("/"):
+            return self._ask(line)
+        name, _, rest = line[1:].partition(" ")
+        name = name.lower()
+        handler = getattr(self, f"_cmd_{name}", None)
+        if handler is None:
+            raise UsageError(f"unknown command /{name}.", hint="Type /help for the list.")
+        handler(rest.strip())
+
+    def _cmd_help(self, rest: str) -> None:
+        self._say(help_text())
+
+    def _cmd_ask(self, rest: str) -> None:
+        if not rest:
+            raise UsageError("ask what?", hint="Example: /ask how do I price a fixed-scope NLP project?")
+        self._ask(rest)
+
+    def _ask(self, question: str) -> None:
+        result = self.core.ask(question, user_id=self.user_id, conversation_id=self.conversation)
+        self._say(answer_text(result))
+
+    def _cmd_scope(self, rest: str) -> None:
+        from bot.scoping.render import scope_markdown
+
+        args, opts = _parse(rest, {"target", "budget", "rate", "unit", "currency", "task", "public"})
+        if len(args) != 1:
+            raise UsageError("give one CSV path.", hint="Example: /scope data/clients.csv target=churned")
+        result = self.core.scope(
+            path=Path(args[0]).expanduser(), target=opts.get("target"), task=opts.get("task", "auto"),
+            budget=_num(opts, "budget"), rate=_num(opts, "rate"), unit=opts.get("unit", "day"),
+            currency=opts.get("currency", "GBP"), user_id=self.user_id,
+            progress=self._progress,
+        )
+        self._say(scope_markdown(result["report"]) + f"\n\nScope id: {result['scope_id']} (use it with /quote).")
+
+    def _progress(self, stage: str, info: dict[str, Any]) -> None:
+        if stage == "baselines" and "i" in info:
+            self._say(f"... baselines {info['i']}/{info.get('n', '?')}: {info.get('model', '')}")
+        elif stage not in ("done",):
+            self._say(f"... {stage}")
+
+    def _cmd_rate(self, rest: str) -> None:
+        from bot.rates.render import rate_markdown
+
+        _, opts = _parse(rest, {"region", "seniority", "specialty", "engagement"}, positional=False)
+        self._say(rate_markdown(self.core.rate(**opts)))
+
+    def _cmd_ratecalc(self, rest: str) -> None:
+        from bot.rates.render import calc_markdown
+
+        _, opts = _parse(rest, {"income", "currency", "overhead", "overhead_share", "tax", "billable_days",
+                                "hours_per_day"}, positional=False)
+        if "income" not in opts or "currency" not in opts:
+            raise UsageError("income and currency are required.", hint="Example: /ratecalc income=80000 currency=GBP")
+        kwargs: dict[str, Any] = {"currency": opts.pop("currency")}
+        for key, value in opts.items():
+            kwargs[key] = _num({key: value}, key)
+        self._say(calc_markdown(self.core.rate_calc(**kwargs)))
+
+    def _cmd_quote(self, rest: str) -> None:
+        from bot.rates.render import quote_markdown
+
+        _, opts = _parse(rest, {"scope", "rate", "unit", "currency", "contingency", "deposit"}, positional=False)
+        missing = [k for k in ("rate", "unit", "currency") if k not in opts]
+        if missing:
+            raise UsageError(f"missing {', '.join(missing)}.", hint="Example: /quote rate=600 unit=day currency=GBP")
+        result = self.core.quote(scope=opts.get("scope"), rate=_num(opts, "rate"), unit=opts["unit"],
+                                 currency=opts["currency"], user_id=self.user_id,
+                                 contingency=_num(opts, "contingency"), deposit=_num(opts, "deposit"))
+        self._say(quote_markdown(result))
+
+    def _cmd_forget(self, rest: str) -> None:
+        counts = self.core.forget(self.user_id)
+        self._say("Deleted: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()) + ".")
+
+    def _cmd_kb(self, rest: str) -> None:
+        sub, _, arg = rest.partition(" ")
+        sub = sub.lower()
+        if sub == "list":
+            self._say(kb_list_text(self.core.kb_list()))
+        elif sub == "add":
+            paths = [Path(p).expanduser() for p in shlex.split(arg)]
+            if not paths:
+                raise UsageError("give a guide file or folder.", hint="Example: /kb add my-guides/")
+            self._say(ingest_text(self.core.ingest(paths)))
+        elif sub == "remove":
+            result = self.core.kb_remove(arg.strip())
+            self._say(f"Removed {result['source']} ({result['chunks']} chunks).")
+        elif sub == "reindex":
+            self._say(ingest_text(self.core.kb_reindex()))
+        else:
+            raise UsageError("use /kb list, /kb add PATH, /kb remove SOURCE or /kb reindex.")
+
+    def _say(self, text: str) -> None:
+        self.out.write(text.rstrip() + "\n")
+        self.out.flush()
+
+
+def _parse(rest: str, keys: set[str], *, positional: bool = True) -> tuple[list[str], dict[str, str]]:
+    try:
+        tokens = shlex.split(rest)
+    except ValueError as exc:
+        raise UsageError(f"could not read the options ({exc}).", hint="Check the quotes.") from None
+    args, opts = [], {}
+    for tok in tokens:
+        key, eq, value = tok.partition("=")
+        if eq:
+            key = key.strip().lower().replace("-", "_")
+            if key not in keys:
+                raise UsageError(f"unknown option '{key}'.", hint=f"Known: {', '.join(sorted(keys))}.")
+            opts[key] = value
+        elif positional:
+            args.append(tok)
+        else:
+            raise UsageError(f"options are key=value (got '{tok}').", hint=f"Known: {', '.join(sorted(keys))}.")
+    return args, opts
+
+
+def _num(opts: dict[str, str], key: str) -> float | None:
+    if key not in opts or opts[key] == "":
+        return None
+    try:
+        return float(opts[key].replace(",", "").replace("_", ""))
+    except ValueError:
+        raise InputError(f"{key} must be a number (got '{opts[key][:20]}').") from None
+
+
+def run_console(core: Core, *, user_id: str = "console", stdin: TextIO | None = None,
+                out: TextIO | None = None) -> int:
+    stdin = stdin or sys.stdin
+    console = Console(core, user_id=user_id, out=out)
+    interactive = stdin.isatty()
+    if interactive:
+        console._say("mlbot console: the Discord commands offline. /help for the list, /quit to leave.")
+    while True:
+        if interactive:
+            console.out.write(PROMPT)
+            console.out.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        if not console.handle(line):
+            break
+    return 0
