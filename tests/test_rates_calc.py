@@ -1,0 +1,88 @@
+"""The rate calculator against hand-worked examples, and its input checks."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bot.errors import InputError
+from bot.rates.calc import rate_calc
+from bot.rates.render import calc_markdown
+
+
+def _step(result, label_start):
+    return next(s["value"] for s in result["steps"] if s["label"].startswith(label_start))
+
+
+def test_income_overhead_tax_worked_example():
+    # By hand: (80,000 + 12,000) / (1 - 0.30) = 131,428.571...; / 180 = 730.1587...; / 7.5 = 97.3545...
+    r = rate_calc(income=80000, currency="GBP", overhead=12000, tax=0.30, billable_days=180, hours_per_day=7.5)
+    assert r["revenue"] == 131428.57
+    assert r["day_rate"] == 730.16
+    assert r["hour_rate"] == 97.35
+    assert r["currency"] == "GBP"
+    assert _step(r, "Income + overhead") == 92000.00
+    assert _step(r, "Of which tax") == 39428.57  # 131,428.57 x 0.30: what is left is exactly the 92,000 needed
+    assert r["assumptions"]["billable_hours"] == 1350
+    assert [s["value"] for s in r["steps"]][-2:] == [730.16, 97.35]
+
+
+def test_overhead_share_gives_the_same_result_and_shows_the_step():
+    # 15% of 80,000 is 12,000: the same rates as the amount version.
+    r = rate_calc(income=80000, currency="gbp", overhead_share=0.15, tax=0.30, billable_days=180, hours_per_day=7.5)
+    assert r["currency"] == "GBP"
+    assert _step(r, "Overhead = income") == 12000.00
+    assert (r["revenue"], r["day_rate"], r["hour_rate"]) == (131428.57, 730.16, 97.35)
+    assert r["assumptions"]["overhead_share"] == 0.15
+
+
+def test_zero_tax_and_no_overhead():
+    # 60,000 / 1 = 60,000; / 200 days = 300.00; / 8 h = 37.50
+    r = rate_calc(income=60000, currency="EUR", tax=0.0, billable_days=200, hours_per_day=8)
+    assert (r["revenue"], r["day_rate"], r["hour_rate"]) == (60000.0, 300.0, 37.5)
+    assert _step(r, "Of which tax") == 0.0
+
+
+def test_malt_like_social_charges_and_179_days():
+    # (50,000 + 5,000) / (1 - 0.246) = 72,944.297...; / 179 = 407.510...; / 7 = 58.2157...
+    r = rate_calc(income=50000, currency="EUR", overhead=5000, tax=0.246, billable_days=179, hours_per_day=7)
+    assert (r["revenue"], r["day_rate"], r["hour_rate"]) == (72944.30, 407.51, 58.22)
+
+
+def test_defaults_and_none_mean_default():
+    r = rate_calc(income=90000, currency="USD", tax=None, billable_days=None, hours_per_day=None)
+    assert r["assumptions"]["billable_days"] == 180
+    assert r["assumptions"]["hours_per_day"] == 7.5
+    assert r["day_rate"] == 500.0
+    assert math.isclose(r["hour_rate"], 66.67)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"income": 0}, "income"),
+    ({"income": -5}, "income"),
+    ({"income": float("nan")}, "finite"),
+    ({"income": "lots"}, "number"),
+    ({"tax": 1.0}, "tax"),
+    ({"tax": -0.1}, "tax"),
+    ({"billable_days": 0}, "billable days"),
+    ({"billable_days": 367}, "billable days"),
+    ({"hours_per_day": 0}, "hours per day"),
+    ({"overhead": -1}, "overhead"),
+    ({"overhead_share": 1.5}, "overhead share"),
+    ({"overhead": 100, "overhead_share": 0.1}, "not both"),
+    ({"currency": "pounds"}, "3-letter"),
+    ({"currency": "£"}, "3-letter"),
+])
+def test_bad_inputs_raise_input_error_naming_the_value(kwargs, words):
+    args = {"income": 80000, "currency": "GBP", **kwargs}
+    with pytest.raises(InputError) as err:
+        rate_calc(**args)
+    assert words in str(err.value)
+
+
+def test_markdown_shows_every_step():
+    r = rate_calc(income=80000, currency="GBP", overhead=12000, tax=0.3, billable_days=180, hours_per_day=7.5)
+    md = calc_markdown(r)
+    assert "£730.16" in md and "£97.35" in md and "£131,428.57" in md
+    assert md.count("\n1. ") == 1 and "5. " in md
