@@ -1,0 +1,80 @@
+"""Words and BM25: the lexical half of hybrid retrieval, and the word overlap used by answers."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+
+STOPWORDS = frozenset(["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "aren't", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "can't", "cannot", "could", "couldn't", "did", "didn't", "do", "does", "doesn't", "doing", "don't", "down", "during", "each", "few", "for", "from", "further", "get", "got", "had", "hadn't", "has", "hasn't", "have", "haven't", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "isn't", "it", "it's", "its", "itself", "just", "let's", "me", "more", "most", "much", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "ought", "our", "ours", "ourselves", "out", "over", "own", "same", "shall", "she", "should", "shouldn't", "so", "some", "such", "than", "that", "that's", "the", "their", "theirs", "them", "themselves", "then", "there", "there's", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "wasn't", "we", "were", "weren't", "what", "what's", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "won't", "would", "wouldn't", "you", "your", "yours", "yourself", "yourselves", "i'm", "i've", "i'd", "you're", "you've", "ok", "okay", "please", "tell", "thanks", "thank", "hi", "hello", "hey", "know", "want", "need", "like", "really", "right", "now", "anyone", "someone", "something", "anything", "way", "ever"])
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*", re.I)
+
+
+def stem(word: str) -> str:
+    """A tiny suffix stripper: enough to match rate/rates, pricing/price, assigned/assignment."""
+    w = word
+    if len(w) <= 3 or w.isdigit():
+        return w
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ments", "ment"), ("ment", ""), ("ings", ""),
+                         ("ing", ""), ("ed", ""), ("es", "e"), ("s", "")):
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            if suffix == "s" and w.endswith(("ss", "us", "is")):
+                continue
+            w = w[: len(w) - len(suffix)] + repl
+            break
+    if w.endswith("e") and len(w) > 4:
+        w = w[:-1]
+    return w
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased content words (stopwords dropped), stemmed."""
+    out = []
+    for tok in _TOKEN.findall(text.lower().replace("’", "'")):
+        tok = tok.strip(".'")
+        if tok.endswith("'s"):
+            tok = tok[:-2]
+        if not tok or tok in STOPWORDS:
+            continue
+        out.append(stem(tok))
+    return out
+
+
+def is_number(token: str) -> bool:
+    return bool(re.fullmatch(r"\d[\d.,]*[km]?", token))
+
+
+class BM25:
+    """Okapi BM25 over an inverted index (fast for a few thousand chunks)."""
+
+    def __init__(self, docs: list[list[str]], k1: float = 1.2, b: float = 0.75):
+        self.k1, self.b = k1, b
+        self.n = len(docs)
+        self.lengths = [len(d) for d in docs]
+        self.avg = (sum(self.lengths) / self.n) if self.n else 0.0
+        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for i, doc in enumerate(docs):
+            for term, tf in Counter(doc).items():
+                postings[term].append((i, tf))
+        self.postings = dict(postings)
+        self.idf = {t: math.log(1 + (self.n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in self.postings.items()}
+
+    def scores(self, query: list[str]) -> dict[int, float]:
+        out: dict[int, float] = defaultdict(float)
+        for term in set(query):
+            plist = self.postings.get(term)
+            if not plist:
+                continue
+            idf = self.idf[term]
+            for i, tf in plist:
+                norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[i] / (self.avg or 1))
+                out[i] += idf * tf * (self.k1 + 1) / norm
+        return out
+
+    def top(self, query: list[str], k: int) -> list[tuple[int, float]]:
+        scored = self.scores(query)
+        return sorted(scored.items(), key=lambda kv: -kv[1])[:k]
+
+    def idf_of(self, term: str) -> float:
+        return self.idf.get(term, math.log(1 + (self.n + 0.5) / 0.5) if self.n else 0.0)

@@ -1,0 +1,169 @@
+"""Hybrid retrieval: dense (MiniLM cosine) plus BM25, fused by reciprocal rank.
+
+The chunk texts, metadata and vectors are read from Chroma once and kept in memory (exact dot
+products over a few thousand vectors take well under a millisecond); above `_MEMORY_LIMIT` chunks
+the dense side asks Chroma's HNSW instead. A skill's topics boost matching guides but never
+exclude others (community guides carry no topic).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bot.config import Settings
+from bot.knowledge.embeddings import encode
+from bot.knowledge.index import GuideIndex
+from bot.knowledge.lexical import BM25, words
+
+log = logging.getLogger(__name__)
+
+_MEMORY_LIMIT = 60_000
+_HTTP_RECHECK_SECONDS = 2.0
+
+
+@dataclass
+class Hit:
+    id: str
+    text: str
+    meta: dict[str, Any]
+    score: float  # fused score (higher is better)
+    dense: float  # cosine similarity to the question
+    lexical: float  # share of the question's content words found in the chunk (idf-weighted)
+    rank: int = 0
+
+    @property
+    def section(self) -> str:
+        return str(self.meta.get("section", ""))
+
+    def source_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.meta.get("title", ""),
+            "source": self.meta.get("source", ""),
+            "section": self.section,
+            "url": self.meta.get("url") or None,
+            "score": round(float(self.score), 4),
+        }
+
+
+@dataclass
+class Corpus:
+    ids: list[str]
+    texts: list[str]
+    metas: list[dict[str, Any]]
+    vectors: np.ndarray | None
+    headings: np.ndarray | None  # the vector of each chunk's heading path
+    bm25: BM25
+    tokens: list[set[str]]
+    generation: int
+    position: dict[str, int] = field(default_factory=dict)
+
+
+class Retriever:
+    def __init__(self, settings: Settings, index: GuideIndex, embeddings):
+        self.settings = settings
+        self.index = index
+        self.embeddings = embeddings
+        self._corpus: Corpus | None = None
+        self._lock = threading.Lock()
+        self._checked = 0.0
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._corpus = None
+
+    def corpus(self) -> Corpus:
+        with self._lock:
+            if self._corpus is not None and self.settings.vectorstore.mode == "http":
+                now = time.monotonic()
+                if now - self._checked > _HTTP_RECHECK_SECONDS:
+                    self._checked = now
+                    if self.index.generation() != self._corpus.generation:
+                        self._corpus = None
+            if self._corpus is None:
+                self._corpus = self._load()
+            return self._corpus
+
+    def _load(self) -> Corpus:
+        started = time.monotonic()
+        col = self.index.chunks()
+        count = col.count()
+        include = ["documents", "metadatas"] + (["embeddings"] if count <= _MEMORY_LIMIT else [])
+        got = col.get(include=include)
+        ids, texts, metas = got["ids"], got["documents"], got["metadatas"]
+        vectors = np.asarray(got["embeddings"], dtype=np.float32) if "embeddings" in include and ids else None
+        docs = [words(f"{m.get('section', '')} {m.get('tags', '')} {t}") for t, m in zip(texts, metas, strict=True)]
+        headings = None
+        if vectors is not None and ids:
+            names = [str(m.get("section", "")) for m in metas]
+            found = self.index.section_vectors(sorted(set(names)))
+            zero = np.zeros(vectors.shape[1], dtype=np.float32)
+            headings = np.asarray([found.get(n, zero) for n in names], dtype=np.float32)
+        corpus = Corpus(ids=ids, texts=texts, metas=[dict(m or {}) for m in metas], vectors=vectors,
+                        headings=headings,
+                        bm25=BM25(docs), tokens=[set(d) for d in docs], generation=self.index.generation(),
+                        position={cid: i for i, cid in enumerate(ids)})
+        log.info("corpus loaded chunks=%d seconds=%.2f", len(ids), time.monotonic() - started)
+        return corpus
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return encode(self.embeddings, [text])[0]
+
+    def search(self, query: str, *, topics: list[str] | None = None, k: int | None = None,
+               query_vector: np.ndarray | None = None) -> list[Hit]:
+        cfg = self.settings.retrieval
+        k = k or cfg.top_k
+        corpus = self.corpus()
+        if not corpus.ids:
+            return []
+        qv = self.embed_query(query) if query_vector is None else query_vector
+        n = min(cfg.candidates, len(corpus.ids))
+        # Dense side.
+        if corpus.vectors is not None:
+            sims = corpus.vectors @ qv
+            dense_idx = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
+            dense_idx = dense_idx[np.argsort(-sims[dense_idx])]
+            dense = [(int(i), float(sims[i])) for i in dense_idx]
+        else:
+            res = self.index.query(qv.tolist(), n)
+            dense = [(corpus.position[cid], 1.0 - float(d)) for cid, d in zip(res["ids"], res["distances"], strict=True)
+                     if cid in corpus.position]
+            sims = None
+        # Lexical side, and the question against section headings.
+        qwords = words(query)
+        rankings = [(1.0, [i for i, _ in dense]), (1.0, [i for i, _ in corpus.bm25.top(qwords, n)])]
+        if corpus.headings is not None and cfg.heading_weight:
+            hs = corpus.headings @ qv
+            top = np.argpartition(-hs, n - 1)[:n] if n < len(hs) else np.arange(len(hs))
+            rankings.append((cfg.heading_weight, [int(i) for i in top[np.argsort(-hs[top])]]))
+        fused: dict[int, float] = {}
+        for weight, ranking in rankings:
+            for rank, i in enumerate(ranking):
+                fused[i] = fused.get(i, 0.0) + weight / (cfg.rrf_k + rank + 1)
+        wanted = {t.lower() for t in (topics or [])}
+        if wanted and cfg.topic_boost:
+            for i in fused:
+                if str(corpus.metas[i].get("topic", "")).lower() in wanted:
+                    fused[i] *= 1.0 + cfg.topic_boost
+        dense_of = dict(dense)
+        floor = min(dense_of.values()) if dense_of else 0.0
+        qset = set(qwords)
+        hits = []
+        for rank, (i, score) in enumerate(sorted(fused.items(), key=lambda kv: -kv[1])[:k]):
+            dsim = float(sims[i]) if sims is not None else dense_of.get(i, floor)
+            hits.append(Hit(id=corpus.ids[i], text=corpus.texts[i], meta=corpus.metas[i], score=score,
+                            dense=dsim, lexical=self.overlap(qset, corpus.tokens[i], corpus.bm25), rank=rank))
+        return hits
+
+    @staticmethod
+    def overlap(qset: set[str], doc: set[str], bm25: BM25) -> float:
+        if not qset:
+            return 0.0
+        total = sum(bm25.idf_of(w) for w in qset)
+        found = sum(bm25.idf_of(w) for w in qset if w in doc)
+        return found / total if total else 0.0

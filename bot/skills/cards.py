@@ -1,0 +1,104 @@
+"""Skill card schema and loader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.errors import ConfigError
+
+
+class Skill(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,31}$")
+    description: str = Field(min_length=10, max_length=300)
+    examples: list[str] = Field(min_length=3)
+    topics: list[str] = []
+    instructions: str = Field(min_length=10)
+    disclaimer: str | None = None
+    private: bool = False  # answers of this skill are private (ephemeral / DM, short-lived conversation)
+    declines: bool = False  # a card of questions outside the bot's remit: matching questions are declined
+    estimate: dict[str, Any] | None = None
+
+    @field_validator("examples")
+    @classmethod
+    def _non_empty(cls, v: list[str]) -> list[str]:
+        if any(not e.strip() for e in v):
+            raise ValueError("examples must be non-empty questions")
+        return v
+
+
+class SkillSet:
+    """The loaded cards, by name, in a stable order."""
+
+    def __init__(self, skills: list[Skill]):
+        self._by_name = {s.name: s for s in sorted(skills, key=lambda s: s.name)}
+
+    def __iter__(self):
+        return iter(self._by_name.values())
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._by_name
+
+    def get(self, name: str) -> Skill | None:
+        return self._by_name.get(name)
+
+    def names(self) -> list[str]:
+        return list(self._by_name)
+
+    def answering(self) -> list[Skill]:
+        """The skills that answer (not the cards that mark questions to decline)."""
+        return [s for s in self._by_name.values() if not s.declines]
+
+    def require(self, name: str) -> Skill:
+        skill = self._by_name.get(name)
+        if skill is None:
+            from bot.errors import InputError
+
+            raise InputError(f"unknown skill '{name}'.", hint=f"Known skills: {', '.join(self.names())}.")
+        return skill
+
+
+def load_skill(path: Path) -> Skill:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"skill card {path.name}{where}: not valid YAML.") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"skill card {path.name}: expected a mapping of keys (name, description, ...).")
+    data.setdefault("name", path.stem)
+    if data["name"] != path.stem:
+        raise ConfigError(f"skill card {path.name}: name '{data['name']}' must match the file name '{path.stem}'.")
+    try:
+        skill = Skill.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            allowed = ", ".join(Skill.model_fields)
+            raise ConfigError(f"skill card {path.name}: unknown key '{key}' (allowed: {allowed}).") from None
+        raise ConfigError(f"skill card {path.name}: '{key}': {err['msg']}.") from None
+    if skill.estimate is not None:
+        from bot.scoping.estimate import validate_estimate_block
+
+        try:
+            validate_estimate_block(skill.estimate)
+        except (ValueError, ValidationError) as exc:
+            raise ConfigError(f"skill card {path.name}: invalid 'estimate' block: {exc}".splitlines()[0]) from None
+    return skill
+
+
+def load_skills(folder: Path) -> SkillSet:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ConfigError(f"skills folder {folder} does not exist.", hint="Set paths.skills in config.yaml.")
+    return SkillSet([load_skill(p) for p in sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))])
