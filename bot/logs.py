@@ -17,6 +17,13 @@ from bot.config import Settings
 _configured: dict[str, logging.Handler] = {}
 
 
+class _NoTraceback(logging.Filter):
+    """Tracebacks belong in the log file; the terminal gets the front's one-line message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.exc_info is None
+
+
 class _Redact(logging.Filter):
     def __init__(self, secrets: list[str]):
         super().__init__()
@@ -58,6 +65,7 @@ def setup_logging(settings: Settings, *, verbose: bool = False, stderr: bool = T
         sh.setLevel(logging.DEBUG if verbose else logging.WARNING)
         sh.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
         sh.addFilter(redact)
+        sh.addFilter(_NoTraceback())
         root.addHandler(sh)
         _configured["stderr"] = sh
     for noisy in ("httpx", "httpcore", "chromadb", "urllib3", "discord.gateway", "matplotlib", "openai"):

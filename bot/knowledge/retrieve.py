@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,10 +66,10 @@ class Corpus:
 
 
 class Retriever:
-    def __init__(self, settings: Settings, index: GuideIndex, embeddings):
+    def __init__(self, settings: Settings, index: GuideIndex, embeddings: Callable[[], Any]):
         self.settings = settings
         self.index = index
-        self.embeddings = embeddings
+        self._embeddings = embeddings  # called on first use: opening the index needs no model
         self._corpus: Corpus | None = None
         self._lock = threading.Lock()
         self._checked = 0.0
@@ -112,7 +113,7 @@ class Retriever:
         return corpus
 
     def embed_query(self, text: str) -> np.ndarray:
-        return encode(self.embeddings, [text])[0]
+        return encode(self._embeddings(), [text])[0]
 
     def search(self, query: str, *, topics: list[str] | None = None, k: int | None = None,
                query_vector: np.ndarray | None = None) -> list[Hit]:

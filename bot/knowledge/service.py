@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.errors import InputError, KnowledgeIndexError, NotFound
+from bot.errors import InputError, NotFound
 from bot.knowledge.embeddings import encode, get_embeddings, model_id
 from bot.knowledge.index import GuideIndex
 from bot.knowledge.lexical import is_number, words
@@ -54,7 +54,7 @@ class KnowledgeBase:
     def retriever(self):
         from bot.knowledge.retrieve import Retriever
 
-        return Retriever(self.settings, self.index, self.embeddings)
+        return Retriever(self.settings, self.index, lambda: self.embeddings)
 
     @cached_property
     def router(self):
@@ -174,7 +174,7 @@ class KnowledgeBase:
         to_embed: list[tuple[str, Chunk, dict[str, Any]]] = []
         referenced = {cid for src, rec in registry.items() for cid in rec["chunk_ids"]
                       if src not in {p[0] for p in plans}}
-        all_new_ids = [c.id for _, _, chunks in plans for c in chunks]
+        all_new_ids = list(dict.fromkeys(c.id for _, _, chunks in plans for c in chunks))
         present = self.index.existing_ids(all_new_ids) if all_new_ids else set()
         for source, record, chunks in plans:
             old_ids = set(registry.get(source, {}).get("chunk_ids", []))
@@ -303,6 +303,7 @@ class KnowledgeBase:
         if len(question) > limit:
             raise InputError(f"the question is {len(question)} characters long; the limit is {limit}.",
                              hint="Ask a shorter, more specific question.")
+        self.retriever.corpus()  # a missing index or one built with another model is a clear error first
         history = self.store.turns(conversation_id, self.settings.conversations.max_turns) if conversation_id else []
         standalone = self._standalone(question, history)
         qvec = encode(self.embeddings, [standalone])[0]
@@ -348,10 +349,7 @@ class KnowledgeBase:
         skill_name = card.name if card else None
         if off_topic:
             return self._decline(skill_name, [], reason="remit")
-        try:
-            hits = self.retriever.search(standalone, topics=card.topics if card else None, query_vector=qvec)
-        except KnowledgeIndexError:
-            raise
+        hits = self.retriever.search(standalone, topics=card.topics if card else None, query_vector=qvec)
         if not hits or not self._relevant(standalone, hits):
             return self._decline(skill_name, hits, reason="coverage")
         notes: list[str] = []

@@ -1,0 +1,51 @@
+"""`mlbot console` driven through a pipe, as a person (or a script) would."""
+
+from __future__ import annotations
+
+import io
+
+from tests.test_cli import mlbot
+
+
+def test_console_help_and_eof_with_empty_data_dir(tmp_path):
+    res = mlbot("console", data_dir=tmp_path / "empty", stdin="/help\n")
+    assert res.returncode == 0, res.stderr
+    assert "/ask" in res.stdout and "/scope" in res.stdout and "/ratecalc" in res.stdout
+    assert "Traceback" not in res.stdout + res.stderr
+
+
+def test_console_speaks_the_discord_commands(tmp_path):
+    script = "\n".join([
+        "/ratecalc income=80000 currency=GBP overhead=12000 tax=0.3 billable_days=180",
+        "/rate region=uk seniority=senior",
+        "/rate region=atlantis",
+        "/frobnicate",
+        "/ask what is IR35?",
+        "/quote rate=600 unit=day currency=GBP",
+        "/forget",
+    ]) + "\n"
+    res = mlbot("console", data_dir=tmp_path, stdin=script)
+    out = res.stdout
+    assert res.returncode == 0
+    assert "730.16" in out  # day rate from the calculator
+    assert "atlantis" in out and "error:" in out  # a bad value is an error line, not a crash
+    assert "unknown command /frobnicate" in out
+    assert "mlbot ingest" in out  # asking with no index says how to build it
+    assert "no stored scope" in out  # quote without a scope says what to do
+    assert "Deleted:" in out
+    assert "Traceback" not in out + res.stderr
+
+
+def test_console_answers_and_follows_up(kb_core):
+    from bot.console import Console
+
+    out = io.StringIO()
+    console = Console(kb_core, user_id="tester", out=out)
+    console.handle("What is the median day rate for ML contracts in the UK?")
+    console.handle("and in London?")
+    text = out.getvalue()
+    assert "Sources:" in text and "[1]" in text
+    turns = kb_core.store.turns(console.conversation)
+    assert len(turns) == 2
+    assert turns[1]["standalone"] != "and in London?"  # the follow-up carried the first question's terms
+    assert "rate" in turns[1]["standalone"].lower()

@@ -1,0 +1,50 @@
+"""Display-safe text: mentions, markup, invisible characters and formulas made inert."""
+
+from __future__ import annotations
+
+from bot.textsafe import (
+    display_cell,
+    display_name,
+    escape_markdown,
+    safe_user_text,
+    spreadsheet_safe,
+    visible_repr,
+)
+
+
+def test_mentions_never_survive():
+    for raw in ("@everyone", "@here", "<@&123456789012345678>", "<@123456789012345678>", "@@everyoneeveryone"):
+        shown = display_name(raw)
+        assert "@everyone" not in shown and "@here" not in shown and "<@" not in shown
+
+
+def test_invisible_and_bidi_characters_are_removed_and_names_cut():
+    assert display_name("amount\u202egpj.exe") == "amountgpj.exe"
+    assert display_name("zero\u200bwidth") == "zerowidth"
+    long = display_name("L" * 10_000)
+    assert len(long) == 64 and long.endswith("…")
+    zalgo = display_name("z\u0336\u0334\u0335\u0337a")
+    assert len(zalgo) <= 5
+
+
+def test_markup_is_neutralised():
+    shown = display_name("```\n@everyone\n```")
+    assert "```" not in shown and "@everyone" not in shown and "\n" not in shown
+    assert "](" not in display_name("[free nitro](https://evil.example/nitro)")
+    assert display_name("# HUGE HEADING\n> quote").startswith("'#")
+    assert "||" not in display_cell("||spoiler||")
+
+
+def test_formulas_are_marked():
+    assert display_cell('=HYPERLINK("http://evil.example","x")').startswith("'=")
+    assert spreadsheet_safe("+cmd|' /C calc'!A0").startswith("'+")
+    assert spreadsheet_safe("-5") == "-5" and spreadsheet_safe("-2+3+cmd").startswith("'")
+
+
+def test_visible_repr_shows_look_alikes():
+    assert visible_repr("t\u0430rget") == "t\\u0430rget"
+
+
+def test_user_text_and_markdown_escape():
+    assert "@everyone" not in safe_user_text("hi @everyone")
+    assert escape_markdown("**bold**") == "\\*\\*bold\\*\\*"
