@@ -8,11 +8,14 @@ exclude others (community guides carry no topic).
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +28,7 @@ from bot.knowledge.lexical import BM25, words
 log = logging.getLogger(__name__)
 
 _MEMORY_LIMIT = 60_000
+DIRTY = ".writing"  # present while an ingest or removal is changing the index
 _HTTP_RECHECK_SECONDS = 2.0
 
 
@@ -90,27 +94,80 @@ class Retriever:
                 self._corpus = self._load()
             return self._corpus
 
+    # Loading: from a snapshot file when the index is on disk (fast start), else from Chroma ---------
+    @property
+    def _snapshot(self) -> Path | None:
+        if self.settings.vectorstore.mode != "persistent":
+            return None
+        return self.index.path / "snapshot"
+
     def _load(self) -> Corpus:
         started = time.monotonic()
+        raw = self._read_snapshot()
+        source = "snapshot"
+        if raw is None:
+            raw = self._read_chroma()
+            source = "chroma"
+            self._write_snapshot(raw)
+        ids, texts, metas, vectors, headings, generation = raw
+        docs = [words(f"{m.get('section', '')} {m.get('tags', '')} {t}") for t, m in zip(texts, metas, strict=True)]
+        corpus = Corpus(ids=ids, texts=texts, metas=metas, vectors=vectors, headings=headings, bm25=BM25(docs),
+                        tokens=[set(d) for d in docs], generation=generation,
+                        position={cid: i for i, cid in enumerate(ids)})
+        log.info("corpus loaded chunks=%d from=%s seconds=%.2f", len(ids), source, time.monotonic() - started)
+        return corpus
+
+    def _read_chroma(self):
         col = self.index.chunks()
         count = col.count()
         include = ["documents", "metadatas"] + (["embeddings"] if count <= _MEMORY_LIMIT else [])
         got = col.get(include=include)
-        ids, texts, metas = got["ids"], got["documents"], got["metadatas"]
+        ids, texts = got["ids"], got["documents"]
+        metas = [dict(m or {}) for m in got["metadatas"]]
         vectors = np.asarray(got["embeddings"], dtype=np.float32) if "embeddings" in include and ids else None
-        docs = [words(f"{m.get('section', '')} {m.get('tags', '')} {t}") for t, m in zip(texts, metas, strict=True)]
         headings = None
         if vectors is not None and ids:
             names = [str(m.get("section", "")) for m in metas]
             found = self.index.section_vectors(sorted(set(names)))
             zero = np.zeros(vectors.shape[1], dtype=np.float32)
             headings = np.asarray([found.get(n, zero) for n in names], dtype=np.float32)
-        corpus = Corpus(ids=ids, texts=texts, metas=[dict(m or {}) for m in metas], vectors=vectors,
-                        headings=headings,
-                        bm25=BM25(docs), tokens=[set(d) for d in docs], generation=self.index.generation(),
-                        position={cid: i for i, cid in enumerate(ids)})
-        log.info("corpus loaded chunks=%d seconds=%.2f", len(ids), time.monotonic() - started)
-        return corpus
+        return ids, texts, metas, vectors, headings, self.index.generation()
+
+    def _read_snapshot(self):
+        """The snapshot is a read cache of the chunk collection, valid while no write is in progress."""
+        folder = self._snapshot
+        if folder is None or not (folder / "corpus.json").is_file() or (self.index.path / DIRTY).exists():
+            return None
+        try:
+            data = json.loads((folder / "corpus.json").read_text(encoding="utf-8"))
+            arrays = np.load(folder / "vectors.npz")
+            if data.get("model") != self.index.model_id:
+                self.index.chunks()  # raises the clear model-mismatch error
+                return None
+            if int(arrays["generation"]) != data["generation"]:
+                return None
+            vectors = arrays["vectors"] if arrays["vectors"].size else None
+            headings = arrays["headings"] if arrays["headings"].size else None
+            return data["ids"], data["texts"], data["metas"], vectors, headings, data["generation"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def _write_snapshot(self, raw) -> None:
+        folder = self._snapshot
+        ids, texts, metas, vectors, headings, generation = raw
+        if folder is None or vectors is None:
+            return
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp_json, tmp_npz = folder / "corpus.json.tmp", folder / "vectors.tmp.npz"
+            tmp_json.write_text(json.dumps({"model": self.index.model_id, "generation": generation, "ids": ids,
+                                            "texts": texts, "metas": metas}), encoding="utf-8")
+            np.savez(tmp_npz, vectors=vectors, generation=np.asarray(generation),
+                     headings=headings if headings is not None else np.zeros((0,), dtype=np.float32))
+            os.replace(tmp_npz, folder / "vectors.npz")
+            os.replace(tmp_json, folder / "corpus.json")
+        except OSError:
+            log.warning("could not write the corpus snapshot; answers will read the index directly")
 
     def embed_query(self, text: str) -> np.ndarray:
         return encode(self._embeddings(), [text])[0]

@@ -14,6 +14,7 @@ import re
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
@@ -60,7 +61,8 @@ class KnowledgeBase:
     def router(self):
         from bot.skills.router import Router
 
-        return Router(self.skills, self.embeddings)
+        return Router(self.skills, self.embeddings, cache_dir=self.settings.data_dir / "cache",
+                      model_id=self.index.model_id)
 
     @cached_property
     def sentence_vectors(self):
@@ -113,13 +115,12 @@ class KnowledgeBase:
     def ingest(self, paths: list[Path], *, prune: bool = False, progress: Progress | None = None) -> dict[str, Any]:
         started = time.monotonic()
         files, ignored = self._collect(paths)
-        with self._write_lock:
+        with self._write_lock, self._writing():
             result = self._ingest_files(files, progress=progress)
             if prune:
                 result["removed"] = self._prune([p.resolve() for p in paths if p.is_dir()], files)
             if result["added"] or result["updated"] or result["removed"]:
                 self.index.bump()
-                self.retriever.invalidate()
         result.update(ignored=ignored, seconds=round(time.monotonic() - started, 3))
         log.info("ingest files=%d added=%d updated=%d unchanged=%d failed=%d chunks_added=%d seconds=%.2f",
                  len(files), result["added"], result["updated"], result["unchanged"], len(result["failed"]),
@@ -228,6 +229,23 @@ class KnowledgeBase:
             removed.append(source)
         return removed
 
+    @contextmanager
+    def _writing(self):
+        """Mark the index as being written (the read snapshot is ignored meanwhile), then refresh it."""
+        from bot.knowledge.retrieve import DIRTY
+
+        marker = self.index.path / DIRTY
+        if self.settings.vectorstore.mode == "persistent":
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        self.retriever.invalidate()
+        yield
+        self.retriever.invalidate()
+        if self.index.exists():
+            marker.unlink(missing_ok=True)
+            self.retriever.corpus()  # rebuilds the snapshot
+        marker.unlink(missing_ok=True)
+
     # List, remove, reindex -----------------------------------------------------------------------
     def list_guides(self) -> dict[str, Any]:
         if not self.index.exists():
@@ -241,13 +259,12 @@ class KnowledgeBase:
         return {"model": self.index.model_id, "guides": guides, "chunks_total": self.index.count()}
 
     def remove(self, source: str) -> dict[str, Any]:
-        with self._write_lock:
+        with self._write_lock, self._writing():
             self.index.chunks()
             guides = self.index.guides()
             match = self._match_source(source, list(guides))
             chunks = self._remove_source(match)
             self.index.bump()
-            self.retriever.invalidate()
         log.info("kb remove chunks=%d", chunks)
         return {"source": match, "chunks": chunks, "removed": True}
 
@@ -281,12 +298,11 @@ class KnowledgeBase:
     def reindex(self, *, progress: Progress | None = None) -> dict[str, Any]:
         """Rebuild from the stored guide files (e.g. after changing the embedding model)."""
         started = time.monotonic()
-        with self._write_lock:
+        with self._write_lock, self._writing():
             sources = list(self.index.guides()) if self.index.exists() else []
             paths = [self._source_path(s) for s in sources]
             missing = [s for s, p in zip(sources, paths, strict=True) if not p.is_file()]
             self.index.drop()
-            self.retriever.invalidate()
             result = self._ingest_files([p for p in paths if p.is_file()], progress=progress)
             self.index.bump()
         result["failed"] += [{"path": s, "reason": "the file no longer exists"} for s in missing]

@@ -7,8 +7,11 @@ declined before retrieval.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -25,9 +28,12 @@ class Route:
 
 
 class Router:
-    def __init__(self, skills: SkillSet, embeddings, *, decline_margin: float = 0.03):
+    def __init__(self, skills: SkillSet, embeddings, *, decline_margin: float = 0.03, cache_dir: Path | None = None,
+                 model_id: str = ""):
         self.skills = skills
         self.embeddings = embeddings
+        self.cache_dir = cache_dir
+        self.model_id = model_id
         self.decline_margin = decline_margin
         self._vectors: dict[str, np.ndarray] | None = None
         self._lock = threading.Lock()
@@ -40,11 +46,35 @@ class Router:
                     for ex in skill.examples:
                         names.append(skill.name)
                         texts.append(ex)
-                vecs = encode(self.embeddings, texts) if texts else np.zeros((0, 1), dtype=np.float32)
+                vecs = self._cached_encode(texts)
                 self._vectors = {
                     s.name: vecs[[i for i, n in enumerate(names) if n == s.name]] for s in self.skills
                 }
             return self._vectors
+
+    def _cached_encode(self, texts: list[str]) -> np.ndarray:
+        """Example vectors, cached on disk by model and card content (a fresh process skips ~80 encodes)."""
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        key = hashlib.sha256("\n".join([self.model_id, *texts]).encode("utf-8")).hexdigest()[:24]
+        path = self.cache_dir / f"skill-examples-{key}.npy" if self.cache_dir else None
+        if path is not None and path.is_file():
+            try:
+                vecs = np.load(path)
+                if vecs.shape[0] == len(texts):
+                    return vecs
+            except (OSError, ValueError):
+                pass
+        vecs = encode(self.embeddings, texts)
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp.npy")
+                np.save(tmp, vecs)
+                os.replace(tmp, path)
+            except OSError:
+                pass
+        return vecs
 
     def route(self, question_vector: np.ndarray) -> Route:
         vectors = self._examples()

@@ -1,0 +1,158 @@
+"""Ask benchmark: ingest time against pure embedding time, warm and cold latency.
+
+    python evals/bench_ask.py [--synthetic 5000] [--cold-runs 5]
+
+Measures, on `knowledge/` and on a synthetic corpus of N chunks (real sentences of the guides
+recombined into new chunks, embedded for real):
+- ingest wall time against the time to embed the same chunk texts alone (goal: at most 1.3x);
+- warm retrieval latency (query embedding + hybrid search) and warm `ask` latency, p50/p95
+  (goal: retrieval p95 under 50 ms at 5,000 chunks);
+- cold `ask`: a new `mlbot ask` process per question, wall time to the answer (goal: under 5 s).
+Prints a table and writes evals/results/bench_ask.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.app import Core  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.knowledge.embeddings import encode  # noqa: E402
+from bot.knowledge.evaluate import load_questions  # noqa: E402
+from bot.knowledge.index import release_clients  # noqa: E402
+from bot.knowledge.loaders import load_guide  # noqa: E402
+from bot.knowledge.split import split_guide  # noqa: E402
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, round(q * (len(values) - 1))))
+    return values[k]
+
+
+def chunk_texts(core: Core, folder: Path) -> list[str]:
+    cfg = core.settings.ingest
+    texts = []
+    for f in sorted(folder.rglob("*")):
+        if f.suffix.lower() in cfg.extensions:
+            guide = load_guide(f, f.read_bytes())
+            texts += [c.embed_text for c in split_guide(guide, chunk_chars=cfg.chunk_chars, overlap=cfg.chunk_overlap)]
+    return texts
+
+
+def synthetic_corpus(folder: Path, n_chunks: int, seed: int = 0) -> None:
+    """Guides of recombined real sentences: 50 sections per guide, one chunk per section."""
+    from bot.knowledge.answer import split_sentences
+
+    rng = random.Random(seed)
+    sentences = []
+    for f in sorted((ROOT / "knowledge").rglob("*.md")):
+        sentences += [s for _, s in split_sentences(f.read_text(encoding="utf-8"))]
+    folder.mkdir(parents=True, exist_ok=True)
+    per_guide = 50
+    for g in range(-(-n_chunks // per_guide)):
+        parts = [f"# Synthetic guide {g}\n"]
+        for s in range(min(per_guide, n_chunks - g * per_guide)):
+            body = " ".join(rng.sample(sentences, 3))
+            parts.append(f"## Section {g}-{s}: {' '.join(rng.choice(sentences).split()[:5])}\n\n{body}\n")
+        (folder / f"synthetic_{g:03d}.md").write_text("\n".join(parts), encoding="utf-8")
+
+
+def measure_ingest(core: Core, folder: Path) -> dict:
+    texts = chunk_texts(core, folder)
+    emb = core.knowledge.embeddings
+    encode(emb, ["warm up the model"])
+    started = time.perf_counter()
+    batch = core.settings.ingest.batch_size
+    for i in range(0, len(texts), batch):
+        encode(emb, texts[i : i + batch])
+    embed_s = time.perf_counter() - started
+    started = time.perf_counter()
+    result = core.ingest([folder])
+    ingest_s = time.perf_counter() - started
+    return {"chunks": result["chunks_total"], "embed_s": round(embed_s, 2), "ingest_s": round(ingest_s, 2),
+            "ratio": round(ingest_s / embed_s, 3)}
+
+
+def measure_warm(core: Core, questions: list[str]) -> dict:
+    core.warm()
+    kb = core.knowledge
+    kb.retriever.search("warm up")
+    retrieval, answers = [], []
+    for q in questions:
+        started = time.perf_counter()
+        kb.retriever.search(q)
+        retrieval.append((time.perf_counter() - started) * 1000)
+    for q in questions:
+        started = time.perf_counter()
+        core.ask(q, user_id="bench")
+        answers.append((time.perf_counter() - started) * 1000)
+    return {"retrieval_p50_ms": round(pct(retrieval, 0.5), 1), "retrieval_p95_ms": round(pct(retrieval, 0.95), 1),
+            "ask_p50_ms": round(pct(answers, 0.5), 1), "ask_p95_ms": round(pct(answers, 0.95), 1),
+            "n": len(questions)}
+
+
+def measure_cold(data_dir: Path, questions: list[str]) -> dict:
+    env = {**os.environ, "MLBOT_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    times = []
+    for q in questions:
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "bot.cli", "ask", q, "--json"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+        times.append(time.perf_counter() - started)
+        if proc.returncode != 0:
+            raise SystemExit(f"cold ask failed: {proc.stderr[-500:]}")
+    return {"cold_p50_s": round(pct(times, 0.5), 2), "cold_p95_s": round(pct(times, 0.95), 2),
+            "cold_max_s": round(max(times), 2), "n": len(times)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--synthetic", type=int, default=5000, help="chunks in the synthetic corpus (0 to skip)")
+    ap.add_argument("--cold-runs", type=int, default=5)
+    args = ap.parse_args(argv)
+    questions = [q["question"] for q in load_questions(ROOT / "evals" / "questions")[0]]
+    rows = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        corpora = [("knowledge/", ROOT / "knowledge")]
+        if args.synthetic:
+            synthetic_corpus(tmp / "synthetic", args.synthetic)
+            corpora.append((f"synthetic {args.synthetic}", tmp / "synthetic"))
+        for name, folder in corpora:
+            data = tmp / ("data-" + name.split()[0].strip("/"))
+            core = Core(load_settings(data_dir=data, env={}))
+            row = measure_ingest(core, folder)
+            row |= measure_warm(core, questions)
+            core.close()
+            release_clients()
+            row |= measure_cold(data, questions[: args.cold_runs])
+            rows[name] = row
+            print(f"{name}: done", file=sys.stderr)
+    cols = ["chunks", "embed_s", "ingest_s", "ratio", "retrieval_p50_ms", "retrieval_p95_ms", "ask_p50_ms",
+            "ask_p95_ms", "cold_p50_s", "cold_p95_s", "cold_max_s"]
+    print("| corpus | " + " | ".join(cols) + " |")
+    print("|---|" + "---|" * len(cols))
+    for name, row in rows.items():
+        print(f"| {name} | " + " | ".join(str(row[c]) for c in cols) + " |")
+    print("\nGoals: ratio <= 1.3; retrieval p95 < 50 ms at 5,000 chunks; first answer after process start < 5 s.")
+    out = ROOT / "evals" / "results" / "bench_ask.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"rows": rows, "cpu_count": os.cpu_count()}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
