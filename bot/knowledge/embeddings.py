@@ -18,7 +18,6 @@ import logging
 import math
 import threading
 from pathlib import Path
-
 from typing import Any
 
 import numpy as np

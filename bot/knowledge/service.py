@@ -14,8 +14,8 @@ import re
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from collections.abc import Callable
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
