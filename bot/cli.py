@@ -155,10 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     e = esub.add_parser("feedback", parents=[common], help="summarise feedback votes")
     e.set_defaults(handler=cmd_eval)
 
-    p = sub.add_parser("console", parents=[_common(json_flag=False)], help=helps["console"],
-                       description=helps["console"])
+    p = sub.add_parser("console", parents=[common], help=helps["console"],
+                       description=helps["console"] + " With --json, one JSON line per input line.")
     p.add_argument("--user", default="console", help=argparse.SUPPRESS)
-    p.set_defaults(handler=cmd_console, json=False)
+    p.set_defaults(handler=cmd_console)
 
     p = sub.add_parser("run", parents=[common], help=helps["run"], description=helps["run"])
     p.add_argument("--sync-global", action="store_true", help="sync slash commands globally (once per deploy)")
@@ -327,7 +327,7 @@ def cmd_eval(args, core) -> int:
 def cmd_console(args, core) -> int:
     from bot.console import run_console
 
-    return run_console(core, user_id=args.user)
+    return run_console(core, user_id=args.user, json_mode=args.json)
 
 
 def cmd_run(args, core) -> int:

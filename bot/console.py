@@ -3,7 +3,7 @@
 `/ask ...`, `/scope path.csv target=col`, `/rate region=uk`, `/ratecalc income=80000 currency=GBP`,
 `/quote rate=600 unit=day currency=GBP`, `/forget`, `/kb list`, `/help`; a line without a slash is a
 question (like a DM), and follow-ups share the session's conversation. Reads stdin, so a pipe can
-drive it; at the end of input it exits 0.
+drive it; at the end of input it exits 0. With `--json` every input line gives one JSON line out.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ PROMPT = "mlbot> "
 
 
 class Console:
-    def __init__(self, core: Core, *, user_id: str = "console", out: TextIO | None = None):
+    def __init__(self, core: Core, *, user_id: str = "console", out: TextIO | None = None, json_mode: bool = False):
         self.core = core
         self.user_id = user_id
         self.out = out or sys.stdout
+        self.json_mode = json_mode
         self.conversation = "console-" + uuid.uuid4().hex[:8]
 
     def handle(self, line: str) -> bool:
@@ -37,19 +38,30 @@ class Console:
         if line.lower() in ("/quit", "/exit", "quit", "exit"):
             return False
         try:
-            self._dispatch(line)
+            payload, text = self._dispatch(line)
+            self._emit(payload, text)
         except UserError as exc:
-            self._say(f"error: {exc}")
+            self._emit({"error": exc.to_dict()}, f"error: {exc}")
         except Exception:  # keep serving: log it, show an id
             import logging
 
             error_id = new_error_id()
             logging.getLogger(__name__).error("console error id=%s", error_id, exc_info=True)
-            self._say(f"sorry, something went wrong on our side (error id {error_id}).")
+            self._emit({"error": {"code": "internal", "id": error_id, "message": "sorry, something went wrong"}},
+                       f"sorry, something went wrong on our side (error id {error_id}).")
         return True
 
+    def _emit(self, payload: dict[str, Any], text: str) -> None:
+        if self.json_mode:
+            import json
+
+            self.out.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
+            self.out.flush()
+        else:
+            self._say(text)
+
     # Dispatch ---------------------------------------------------------------------------
-    def _dispatch(self, line: str) -> None:
+    def _dispatch(self, line: str) -> tuple[dict[str, Any], str]:
         if not line.startswith("/"):
             return self._ask(line)
         name, _, rest = line[1:].partition(" ")
@@ -57,21 +69,22 @@ class Console:
         handler = getattr(self, f"_cmd_{name}", None)
         if handler is None:
             raise UsageError(f"unknown command /{name}.", hint="Type /help for the list.")
-        handler(rest.strip())
+        return handler(rest.strip())
 
-    def _cmd_help(self, rest: str) -> None:
-        self._say(help_text())
+    def _cmd_help(self, rest: str):
+        text = help_text()
+        return {"help": text}, text
 
-    def _cmd_ask(self, rest: str) -> None:
+    def _cmd_ask(self, rest: str):
         if not rest:
             raise UsageError("ask what?", hint="Example: /ask how do I price a fixed-scope NLP project?")
-        self._ask(rest)
+        return self._ask(rest)
 
-    def _ask(self, question: str) -> None:
+    def _ask(self, question: str):
         result = self.core.ask(question, user_id=self.user_id, conversation_id=self.conversation)
-        self._say(answer_text(result))
+        return result, answer_text(result)
 
-    def _cmd_scope(self, rest: str) -> None:
+    def _cmd_scope(self, rest: str):
         from bot.scoping.render import scope_markdown
 
         args, opts = _parse(rest, {"target", "budget", "rate", "unit", "currency", "task", "public"})
@@ -83,21 +96,25 @@ class Console:
             currency=opts.get("currency", "GBP"), user_id=self.user_id,
             progress=self._progress,
         )
-        self._say(scope_markdown(result["report"]) + f"\n\nScope id: {result['scope_id']} (use it with /quote).")
+        text = scope_markdown(result["report"]) + f"\n\nScope id: {result['scope_id']} (use it with /quote)."
+        return result["report"], text
 
     def _progress(self, stage: str, info: dict[str, Any]) -> None:
+        if self.json_mode:
+            return
         if stage == "baselines" and "i" in info:
             self._say(f"... baselines {info['i']}/{info.get('n', '?')}: {info.get('model', '')}")
         elif stage not in ("done",):
             self._say(f"... {stage}")
 
-    def _cmd_rate(self, rest: str) -> None:
+    def _cmd_rate(self, rest: str):
         from bot.rates.render import rate_markdown
 
         _, opts = _parse(rest, {"region", "seniority", "specialty", "engagement"}, positional=False)
-        self._say(rate_markdown(self.core.rate(**opts)))
+        result = self.core.rate(**opts)
+        return result, rate_markdown(result)
 
-    def _cmd_ratecalc(self, rest: str) -> None:
+    def _cmd_ratecalc(self, rest: str):
         from bot.rates.render import calc_markdown
 
         _, opts = _parse(rest, {"income", "currency", "overhead", "overhead_share", "tax", "billable_days",
@@ -107,9 +124,10 @@ class Console:
         kwargs: dict[str, Any] = {"currency": opts.pop("currency")}
         for key, value in opts.items():
             kwargs[key] = _num({key: value}, key)
-        self._say(calc_markdown(self.core.rate_calc(**kwargs)))
+        result = self.core.rate_calc(**kwargs)
+        return result, calc_markdown(result)
 
-    def _cmd_quote(self, rest: str) -> None:
+    def _cmd_quote(self, rest: str):
         from bot.rates.render import quote_markdown
 
         _, opts = _parse(rest, {"scope", "rate", "unit", "currency", "contingency", "deposit"}, positional=False)
@@ -119,29 +137,31 @@ class Console:
         result = self.core.quote(scope=opts.get("scope"), rate=_num(opts, "rate"), unit=opts["unit"],
                                  currency=opts["currency"], user_id=self.user_id,
                                  contingency=_num(opts, "contingency"), deposit=_num(opts, "deposit"))
-        self._say(quote_markdown(result))
+        return {k: v for k, v in result.items() if k != "markdown"}, quote_markdown(result)
 
-    def _cmd_forget(self, rest: str) -> None:
+    def _cmd_forget(self, rest: str):
         counts = self.core.forget(self.user_id)
-        self._say("Deleted: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()) + ".")
+        return {"deleted": counts}, "Deleted: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()) + "."
 
-    def _cmd_kb(self, rest: str) -> None:
+    def _cmd_kb(self, rest: str):
         sub, _, arg = rest.partition(" ")
         sub = sub.lower()
         if sub == "list":
-            self._say(kb_list_text(self.core.kb_list()))
-        elif sub == "add":
+            result = self.core.kb_list()
+            return result, kb_list_text(result)
+        if sub == "add":
             paths = [Path(p).expanduser() for p in shlex.split(arg)]
             if not paths:
                 raise UsageError("give a guide file or folder.", hint="Example: /kb add my-guides/")
-            self._say(ingest_text(self.core.ingest(paths)))
-        elif sub == "remove":
+            result = self.core.ingest(paths)
+            return result, ingest_text(result)
+        if sub == "remove":
             result = self.core.kb_remove(arg.strip())
-            self._say(f"Removed {result['source']} ({result['chunks']} chunks).")
-        elif sub == "reindex":
-            self._say(ingest_text(self.core.kb_reindex()))
-        else:
-            raise UsageError("use /kb list, /kb add PATH, /kb remove SOURCE or /kb reindex.")
+            return result, f"Removed {result['source']} ({result['chunks']} chunks)."
+        if sub == "reindex":
+            result = self.core.kb_reindex()
+            return result, ingest_text(result)
+        raise UsageError("use /kb list, /kb add PATH, /kb remove SOURCE or /kb reindex.")
 
     def _say(self, text: str) -> None:
         self.out.write(text.rstrip() + "\n")
@@ -178,10 +198,10 @@ def _num(opts: dict[str, str], key: str) -> float | None:
 
 
 def run_console(core: Core, *, user_id: str = "console", stdin: TextIO | None = None,
-                out: TextIO | None = None) -> int:
+                out: TextIO | None = None, json_mode: bool = False) -> int:
     stdin = stdin or sys.stdin
-    console = Console(core, user_id=user_id, out=out)
-    interactive = stdin.isatty()
+    console = Console(core, user_id=user_id, out=out, json_mode=json_mode)
+    interactive = stdin.isatty() and not json_mode
     if interactive:
         console._say("mlbot console: the Discord commands offline. /help for the list, /quit to leave.")
     while True:

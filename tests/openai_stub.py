@@ -9,6 +9,21 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def hashed_vector(text, dims: int = 64) -> list[float]:
+    """A deterministic bag-of-words vector: texts sharing words are close (enough for routing tests)."""
+    import hashlib
+    import math
+    import re
+
+    if isinstance(text, list):  # token ids
+        text = " ".join(str(t) for t in text)
+    vec = [0.0] * dims
+    for word in re.findall(r"[a-z0-9]+", str(text).lower()):
+        vec[int(hashlib.md5(word.encode()).hexdigest(), 16) % dims] += 1.0
+    norm = math.sqrt(sum(v * v for v in vec)) or 1.0
+    return [v / norm for v in vec]
+
+
 class OpenAIStub:
     def __init__(self):
         self.replies: list[dict] = []  # each: {"content": str} or {"status": int} or {"sleep": s, "content": str}
@@ -44,6 +59,14 @@ class OpenAIStub:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 stub.requests.append({"path": self.path, "body": body,
                                       "auth": self.headers.get("Authorization", "")})
+                if self.path.endswith("/embeddings"):
+                    inputs = body.get("input", [])
+                    inputs = [inputs] if isinstance(inputs, (str, int)) else inputs
+                    data = [{"object": "embedding", "index": i, "embedding": hashed_vector(x)}
+                            for i, x in enumerate(inputs)]
+                    self._send(200, {"object": "list", "data": data, "model": body.get("model", "stub"),
+                                     "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+                    return
                 plan = stub.replies.pop(0) if stub.replies else {"content": "The guides do not cover this.",
                                                                  "status": 200, "sleep": 0}
                 if plan["sleep"]:

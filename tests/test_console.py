@@ -49,3 +49,15 @@ def test_console_answers_and_follows_up(kb_core):
     assert len(turns) == 2
     assert turns[1]["standalone"] != "and in London?"  # the follow-up carried the first question's terms
     assert "rate" in turns[1]["standalone"].lower()
+
+
+def test_console_json_gives_one_document_per_line(tmp_path):
+    import json
+
+    res = mlbot("console", "--json", data_dir=tmp_path,
+                stdin="/ratecalc income=60000 currency=EUR\n/rate region=nowhere\n/help\n")
+    lines = [json.loads(line) for line in res.stdout.splitlines()]
+    assert res.returncode == 0 and len(lines) == 3
+    assert lines[0]["currency"] == "EUR" and lines[0]["day_rate"] > 0
+    assert lines[1]["error"]["code"] and "nowhere" in lines[1]["error"]["message"]
+    assert "/ask" in lines[2]["help"]

@@ -94,3 +94,16 @@ def test_number_check_helpers():
     assert check_numbers("It was £570 in 2026 [1].", [Hit()], [1], "q") == []
     assert check_numbers("It was £600 [1].", [Hit()], [1], "q") == ["600"]
     assert check_numbers("1. First point [1]\n2. Second point [1]", [Hit()], [1], "q") == []
+
+
+def test_follow_up_is_rewritten_by_the_model(kb_data_dir, stub):
+    core = llm_core(kb_data_dir, stub)
+    stub.reply("IR35 decides who sets the status of a UK contract [1].")
+    first = core.ask("What is IR35?", user_id="f1")
+    stub.reply("How does inside IR35 status change a UK contractor's take-home pay?")
+    stub.reply("Inside IR35, PAYE and NICs are deducted [1].")
+    core.ask("and if it's inside?", user_id="f1", conversation_id=first["conversation_id"])
+    rewrite_prompt = stub.requests[1]["body"]["messages"][0]["content"]
+    assert "What is IR35?" in rewrite_prompt and "and if it's inside?" in rewrite_prompt
+    turns = core.store.turns(first["conversation_id"])
+    assert turns[-1]["standalone"].startswith("How does inside IR35 status")

@@ -67,7 +67,9 @@ def _build(settings: Settings) -> Any:
                               hint="Set OPENAI_API_KEY in the environment, or use embeddings.provider: local.")
         from langchain_openai import OpenAIEmbeddings
 
-        return OpenAIEmbeddings(model=cfg.openai_model, api_key=key, base_url=settings.llm.base_url)
+        # check_embedding_ctx_length=False: no tiktoken (it downloads its encodings at run time).
+        return OpenAIEmbeddings(model=cfg.openai_model, api_key=key, base_url=settings.llm.base_url,
+                                check_embedding_ctx_length=False)
     if cfg.model != MINILM_ID:
         raise ConfigError(f"embeddings.model '{cfg.model}' is not available offline.",
                           hint=f"The offline model is '{MINILM_ID}' (or use embeddings.provider: openai).")

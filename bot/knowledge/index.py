@@ -106,8 +106,9 @@ class GuideIndex:
     def exists(self) -> bool:
         if self.settings.vectorstore.mode == "persistent" and not (self.path / "chroma.sqlite3").exists():
             return False
+        client = self.client()  # an unreachable server is an error, not an empty index
         try:
-            self.client().get_collection(self.settings.vectorstore.collection)
+            client.get_collection(self.settings.vectorstore.collection)
             return True
         except Exception:  # noqa: BLE001 - chromadb raises NotFoundError or ValueError by version
             return False

@@ -139,6 +139,22 @@ def generate(model: ChatModel, question: str, hits: list[Hit], *, instructions: 
     return result
 
 
+REWRITE = """Rewrite the user's follow-up as one standalone question that can be understood without the \
+conversation. Keep the user's meaning and terms; do not answer it. Reply with the question only.
+
+Earlier questions:
+{history}
+
+Follow-up: {question}"""
+
+
+def rewrite_follow_up(model: ChatModel, question: str, history: list[str]) -> str | None:
+    text = model.complete([("human", REWRITE.format(history="\n".join(f"- {h}" for h in history),
+                                                    question=question))])
+    text = text.strip().strip('"').splitlines()[0].strip() if text.strip() else ""
+    return text if 3 <= len(text) <= 500 else None
+
+
 def _one(model: ChatModel, messages, question: str, hits: list[Hit]) -> Generation:
     raw = model.complete(messages)
     not_covered = raw.strip().strip('"').rstrip(".").lower().startswith(NOT_COVERED.rstrip(".").lower())

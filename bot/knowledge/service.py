@@ -348,9 +348,19 @@ class KnowledgeBase:
             len(content) <= 8 and bool(_ANAPHORA.search(question)))
 
     def _standalone(self, question: str, history: list[dict[str, Any]]) -> str:
-        """Without a model: carry the previous question's key terms into a follow-up."""
+        """Rewrite a follow-up into a standalone question: with the model when one is configured,
+        else (or when it fails) by carrying the previous question's key terms."""
         if not history or not self._is_follow_up(question):
             return question
+        if self.settings.answer.mode == "llm":
+            from bot.knowledge.llm import rewrite_follow_up
+
+            try:
+                rewritten = rewrite_follow_up(self._chat_model(), question, [t["standalone"] for t in history[-3:]])
+                if rewritten:
+                    return rewritten
+            except Exception as exc:  # noqa: BLE001 - the offline rewrite below still works
+                log.warning("follow-up rewrite failed class=%s", exc.__class__.__name__)
         previous = history[-1]["standalone"]
         have = set(words(question))
         carried, seen = [], set()

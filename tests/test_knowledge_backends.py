@@ -1,0 +1,73 @@
+"""Other real backends: a Chroma server over HTTP, and OpenAI-style embeddings from a loopback server."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.errors import KnowledgeIndexError
+from tests.conftest import make_core
+from tests.openai_stub import OpenAIStub
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    exe = shutil.which("chroma") or str(Path(__import__("sys").executable).parent / "chroma")
+    port = free_port()
+    proc = subprocess.Popen([exe, "run", "--path", str(tmp_path / "server"), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("chroma server did not start")
+    yield port
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_http_mode_shares_one_index_between_processes(tmp_path, small_guides, chroma_server):
+    http = {"vectorstore.mode": "http", "vectorstore.host": "127.0.0.1", "vectorstore.port": chroma_server}
+    writer = make_core(tmp_path / "a", **http)
+    writer.ingest([small_guides / "ip"])
+    reader = make_core(tmp_path / "b", **http)  # another bot process with its own data dir
+    r = reader.ask("Is my contractor code a work made for hire in the US?")
+    assert not r["declined"] and any(s["source"].endswith("us-work-made-for-hire.md") for s in r["sources"])
+    assert reader.kb_list()["chunks_total"] == writer.kb_list()["chunks_total"] > 0
+
+
+def test_http_mode_unreachable_server_is_clear(tmp_path):
+    core = make_core(tmp_path / "d", **{"vectorstore.mode": "http", "vectorstore.host": "127.0.0.1",
+                                        "vectorstore.port": free_port()})
+    with pytest.raises(KnowledgeIndexError, match="cannot reach the Chroma server"):
+        core.kb_list()
+
+
+def test_openai_embeddings_provider(tmp_path, small_guides):
+    with OpenAIStub() as stub:
+        core = make_core(tmp_path / "d", **{"embeddings.provider": "openai", "llm.base_url": stub.base_url})
+        core.settings.openai_api_key = __import__("pydantic").SecretStr("sk-test-not-real")
+        result = core.ingest([small_guides / "methodology"])
+        assert result["model"] == "openai:text-embedding-3-small" and result["chunks_total"] > 0
+        assert any(r["path"].endswith("/embeddings") for r in stub.requests)
+        before = len(stub.requests)
+        r = core.ask("What is data leakage in machine learning?")
+        asked = stub.requests[before:]
+        assert asked and all(q["path"].endswith("/embeddings") for q in asked)  # the question was embedded
+        assert asked[0]["auth"] == "Bearer sk-test-not-real" and isinstance(r["declined"], bool)
