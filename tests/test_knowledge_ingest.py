@@ -202,3 +202,18 @@ def test_hostile_guides_are_data(tmp_path):
     assert "@everyone" not in json.dumps(spam) and "@here" not in json.dumps(spam)
     a = core.knowledge.index.guides()
     assert any(s.endswith("duplicate_guide_a.md") for s in a) and any(s.endswith("duplicate_guide_b.md") for s in a)
+
+
+def test_real_world_rst_keeps_prose_and_fences_code(tmp_path):
+    src = ROOT / "tests" / "data" / "sklearn_style.rst"  # directives, roles, targets, literal blocks, doctests
+    core = make_core(tmp_path / "data")
+    core.ingest([src])
+    col = core.knowledge.index.chunks().get(include=["documents", "metadatas"])
+    docs = "\n".join(col["documents"])
+    for noise in (":width:", ".. image", ":func:", ":class:", ".. _cross_validation", "currentmodule"):
+        assert noise not in docs
+    assert "train_test_split helper function" in docs and "```" in docs
+    sections = {m["section"] for m in col["metadatas"]}
+    assert "Cross-validation: evaluating estimator performance > Computing cross-validated metrics > K-fold" in sections
+    answer = core.ask("Is cross_val_predict a good measure of generalisation error?")
+    assert "cross_val_predict is not an appropriate" in answer["answer"] and ">>>" not in answer["answer"]

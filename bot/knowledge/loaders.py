@@ -9,6 +9,7 @@ characters are removed here, at ingest.
 from __future__ import annotations
 
 import re
+import textwrap
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,36 +172,98 @@ def _title_from_name(path: Path) -> str:
 # reStructuredText ------------------------------------------------------------------------------
 
 _ADORN = re.compile(r"^([=\-~^\"'`#*+:._])\1{2,}\s*$")
+_DIRECTIVE = re.compile(r"^(\s*)\.\.\s+([\w:-]+)::\s*(.*)$")
+_DROP_DIRECTIVES = {"image", "figure", "raw", "include", "toctree", "currentmodule", "module", "autosummary",
+                    "automodule", "autoclass", "autofunction", "highlight", "index", "only", "plot", "math",
+                    "literalinclude", "testcode", "testsetup", "doctest", "csv-table", "list-table", "table"}
+_CODE_DIRECTIVES = {"code", "code-block", "sourcecode", "parsed-literal"}
+_ROLE = re.compile(r":[\w:+-]+:`([^`<]*?)(?:\s*<[^>]*>)?`")
+_LINK = re.compile(r"`([^`<]+?)\s*<[^>]+>`_{1,2}")
+_LITERAL = re.compile(r"``([^`]+)``")
+
+
+def _rst_inline(line: str) -> str:
+    line = _ROLE.sub(lambda m: m.group(1).lstrip("~!"), line)
+    line = _LINK.sub(r"\1", line)
+    line = _LITERAL.sub(r"\1", line)
+    return re.sub(r"(?<!\w)`([^`]+)`_?", r"\1", line)
 
 
 def rst_to_markdown(text: str) -> str:
-    """Turn over/underlined rst titles into Markdown headings (levels by order of first use)."""
+    """Turn reStructuredText into Markdown enough for splitting and quoting.
+
+    Over/underlined titles become headings (levels by order of first use); literal blocks (`::`) and code
+    directives become fenced code (never quoted as sentences); images, tables of contents, targets and
+    directive options are dropped; roles and links keep their text; admonitions keep their content.
+    """
     lines = text.split("\n")
     styles: list[tuple[str, bool]] = []
     out: list[str] = []
     i = 0
-    while i < len(lines):
+    n = len(lines)
+
+    def indented_block(start: int) -> tuple[list[str], int]:
+        """The indented lines (and blank lines inside) from `start`; returns them and the next index."""
+        block, j = [], start
+        while j < n and (not lines[j].strip() or lines[j].startswith((" ", "\t"))):
+            block.append(lines[j])
+            j += 1
+        while block and not block[-1].strip():
+            block.pop()
+            j -= 1
+        return block, j
+
+    while i < n:
         line = lines[i]
-        nxt = lines[i + 1] if i + 1 < len(lines) else ""
-        after = lines[i + 2] if i + 2 < len(lines) else ""
-        # overline + title + underline
+        nxt = lines[i + 1] if i + 1 < n else ""
+        after = lines[i + 2] if i + 2 < n else ""
+        directive = _DIRECTIVE.match(line)
+        if directive and not directive.group(1):
+            name, arg = directive.group(2).lower(), directive.group(3)
+            block, j = indented_block(i + 1)
+            body = [b for b in block if not re.match(r"^\s*:[\w -]+:", b)]  # directive options
+            if name in _DROP_DIRECTIVES:
+                pass
+            elif name in _CODE_DIRECTIVES:
+                out += ["```", *[b.strip() for b in body], "```"]
+            else:  # note, warning, topic, admonition...: keep the text, converted the same way
+                if arg and name in ("topic", "admonition", "rubric"):
+                    out.append(_rst_inline(arg))
+                out += rst_to_markdown(textwrap.dedent("\n".join(body))).split("\n")
+            i = j
+            continue
+        if re.match(r"^\s*\.\.\s", line) or line.strip() == "..":  # comments and link targets
+            _, i = indented_block(i + 1)
+            continue
         if _ADORN.match(line) and nxt.strip() and _ADORN.match(after) and after.strip()[0] == line.strip()[0]:
-            style = (line.strip()[0], True)
-            title = nxt.strip()
-            i += 3
+            style, title, i = (line.strip()[0], True), nxt.strip(), i + 3
         elif line.strip() and not _ADORN.match(line) and _ADORN.match(nxt) and len(nxt.strip()) >= len(line.strip()):
-            style = (nxt.strip()[0], False)
-            title = line.strip()
-            i += 2
+            style, title, i = (nxt.strip()[0], False), line.strip(), i + 2
         else:
-            if not line.strip().startswith(".. ") or "::" in line:
-                out.append(re.sub(r"^\.\. [\w-]+::\s*", "", line))
+            stripped = line.rstrip()
+            if stripped.endswith("::") and not stripped.lstrip().startswith(".."):
+                keep = stripped[:-2].rstrip()
+                if keep.endswith(":"):
+                    keep = keep[:-1]
+                if keep.strip():
+                    out.append(_rst_inline(keep + (":" if not keep.rstrip().endswith((".", ":")) else "")))
+                block, j = indented_block(i + 1)
+                out += ["```", *[b.strip() for b in block if b.strip()], "```"]
+                i = j
+                continue
+            if re.match(r"^\s*(>>>|\.\.\.)\s", line):  # a doctest outside a literal block
+                out.append("```")
+                while i < n and lines[i].strip():
+                    out.append(lines[i].strip())
+                    i += 1
+                out.append("```")
+                continue
+            out.append(_rst_inline(line))
             i += 1
             continue
         if style not in styles:
             styles.append(style)
-        level = min(styles.index(style) + 1, 6)
-        out.append(f"{'#' * level} {title}")
+        out.append(f"{'#' * min(styles.index(style) + 1, 6)} {_rst_inline(title)}")
     return "\n".join(out)
 
 
