@@ -158,7 +158,7 @@ class Discord(_Section):
     scope_queue: int = Field(4, ge=0, le=100)
     thread_answers: bool = False
     message_content: bool = False
-    core_threads: int = Field(4, ge=1, le=32)
+    core_threads: int = Field(2, ge=1, le=32)
 
 
 class Settings(_Section):

@@ -1,0 +1,152 @@
+"""/rate, /ratecalc and /quote: private by default (ephemeral in a server, or in DMs). Rate and quote carry a
+"Share to channel" button that posts a version without the person's figures; every private result in a
+server can also be sent to the user's DMs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.common import Guard, check_cooldown, in_dm, reply, uid
+from bot.discord.render import COLOR_PRIVATE, group_embeds, make_embed, text_embeds, text_file
+from bot.discord.views import PrivateResultView
+from bot.rates.cards import ENGAGEMENTS, SENIORITIES, SPECIALTIES
+from bot.textsafe import cut, display_cell
+
+if TYPE_CHECKING:
+    from bot.discord.bot import MlBot
+
+Seniority = Literal[SENIORITIES]  # type: ignore[valid-type]
+Specialty = Literal[SPECIALTIES]  # type: ignore[valid-type]
+Engagement = Literal[ENGAGEMENTS]  # type: ignore[valid-type]
+DM_CONTEXTS = {"guilds": True, "dms": True, "private_channels": True}
+
+
+async def send_private(interaction: discord.Interaction, text: str, *, title: str,
+                       files: Callable[[], list[discord.File]] | None = None,
+                       share: Callable[[], dict[str, Any]] | None = None) -> None:
+    """A private result as embeds (paged within every limit), with the share and DM-copy buttons."""
+    groups = group_embeds(text_embeds(text, title=title, color=COLOR_PRIVATE))
+
+    def private_payload() -> dict[str, Any]:
+        payload: dict[str, Any] = {"embeds": groups[0]}
+        if files is not None:
+            payload["files"] = files()
+        return payload
+
+    view = None
+    if not in_dm(interaction):
+        view = PrivateResultView(interaction.user.id, private_payload=private_payload, share_payload=share,
+                                 in_guild=True)
+    for i, embeds in enumerate(groups):
+        last = i == len(groups) - 1
+        await reply(interaction, embeds=embeds, files=files() if (last and files) else (), ephemeral=True,
+                    view=view if last else None)
+
+
+def _share(markdown: str, title: str, user: discord.abc.User) -> Callable[[], dict[str, Any]]:
+    def make() -> dict[str, Any]:
+        embed = make_embed(title=title, description=markdown, footer=f"Shared by {cut(display_cell(user.display_name, 60), 60)}")
+        return {"embeds": [embed]}
+    return make
+
+
+class RatesCog(commands.Cog):
+    def __init__(self, bot: MlBot):
+        self.bot = bot
+
+    async def _regions(self) -> list[str]:
+        try:
+            return await self.bot.in_store(lambda: self.bot.core.ratebook.known_regions())
+        except Exception:  # noqa: BLE001 - autocomplete must answer; the command reports real errors
+            return []
+
+    @app_commands.command(name="rate", description="Market rate ranges with sources and the factors behind them "
+                          "(private).")
+    @app_commands.describe(region="uk, us, dach, fr, ... (default from config)", seniority="your level",
+                           specialty="your specialty", engagement="contract, advisory or fixed price")
+    @app_commands.allowed_contexts(**DM_CONTEXTS)
+    @app_commands.allowed_installs(guilds=True, users=True)
+    async def rate(self, interaction: discord.Interaction, region: app_commands.Range[str, 1, 40] | None = None,
+                   seniority: Seniority | None = None, specialty: Specialty | None = None,
+                   engagement: Engagement | None = None) -> None:
+        from bot.rates.render import rate_markdown, rate_share_markdown
+
+        async with Guard(interaction) as guard:
+            await guard.defer(ephemeral=True)
+            await check_cooldown(self.bot, interaction.user, "rate", self.bot.settings.discord.ask_cooldown_seconds)
+            result = await self.bot.in_thread(self.bot.core.rate, region=region, seniority=seniority,
+                                              specialty=specialty, engagement=engagement)
+            await send_private(interaction, rate_markdown(result), title="Market rates",
+                               share=_share(rate_share_markdown(result), "Market rates", interaction.user))
+
+    @rate.autocomplete("region")
+    async def _region_autocomplete(self, interaction: discord.Interaction, current: str):
+        current = current.lower().strip()
+        return [app_commands.Choice(name=r, value=r) for r in await self._regions() if current in r][:25]
+
+    @app_commands.command(name="ratecalc", description="Day and hour rate from a target yearly income, every step "
+                          "shown (private).")
+    @app_commands.describe(income="target yearly profit before personal tax, e.g. 80000",
+                           currency="3-letter code, e.g. GBP", overhead="yearly business costs (an amount)",
+                           tax="share of revenue lost to social or self-employment charges, e.g. 0.25",
+                           billable_days="days you can bill in a year (default 180)")
+    @app_commands.allowed_contexts(**DM_CONTEXTS)
+    @app_commands.allowed_installs(guilds=True, users=True)
+    async def ratecalc(self, interaction: discord.Interaction, income: app_commands.Range[float, 1.0, 1e9],
+                       currency: app_commands.Range[str, 3, 3], overhead: app_commands.Range[float, 0.0, 1e9] | None = None,
+                       tax: app_commands.Range[float, 0.0, 0.95] | None = None,
+                       billable_days: app_commands.Range[float, 1.0, 366.0] | None = None) -> None:
+        from bot.rates.render import calc_markdown
+
+        async with Guard(interaction) as guard:
+            await guard.defer(ephemeral=True)
+            kwargs: dict[str, Any] = {"income": income, "currency": currency}
+            if overhead is not None:
+                kwargs["overhead"] = overhead
+            if tax is not None:
+                kwargs["tax"] = tax
+            if billable_days is not None:
+                kwargs["billable_days"] = billable_days
+            result = await self.bot.in_thread(self.bot.core.rate_calc, **kwargs)
+            await send_private(interaction, calc_markdown(result), title="Your rate from a target income")
+
+    @app_commands.command(name="quote", description="A quote built from your latest scope (private).")
+    @app_commands.describe(scope="a scope id (default: your latest scope)", rate="your rate",
+                           unit="per hour or per day", currency="3-letter code, e.g. GBP")
+    @app_commands.allowed_contexts(**DM_CONTEXTS)
+    @app_commands.allowed_installs(guilds=True, users=True)
+    async def quote(self, interaction: discord.Interaction, rate: app_commands.Range[float, 0.01, 1e7],
+                    unit: Literal["day", "hour"], currency: app_commands.Range[str, 3, 3],
+                    scope: app_commands.Range[str, 1, 60] | None = None) -> None:
+        from bot.rates.render import quote_markdown, quote_share_markdown
+
+        async with Guard(interaction) as guard:
+            await guard.defer(ephemeral=True)
+            result = await self.bot.in_thread(self.bot.core.quote, scope=scope, rate=rate, unit=unit,
+                                              currency=currency, user_id=uid(interaction.user))
+            markdown = quote_markdown(result)
+            name = "quote.md"
+
+            def files() -> list[discord.File]:
+                return [text_file(markdown, name)]
+
+            await send_private(interaction, markdown, title="Quote", files=files,
+                               share=_share(quote_share_markdown(result), "Project plan", interaction.user))
+
+    @quote.autocomplete("scope")
+    async def _scope_autocomplete(self, interaction: discord.Interaction, current: str):
+        try:
+            scopes = await self.bot.in_store(self.bot.core.store.list_scopes, uid(interaction.user), 25)
+        except Exception:  # noqa: BLE001
+            return []
+        out = []
+        for s in scopes:
+            label = f"{s['id']} · {display_cell(s.get('target') or '?', 40)} · {s.get('rows') or '?'} rows"
+            if current.lower() in label.lower():
+                out.append(app_commands.Choice(name=cut(label, 100), value=s["id"]))
+        return out[:25]
