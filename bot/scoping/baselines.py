@@ -1,0 +1,346 @@
+"""Baselines under a time budget: a dummy first, then a linear model, HistGradientBoosting, a random
+forest and a few stronger configurations while time allows.
+
+All preprocessing sits inside each pipeline, so every fold fits its own imputer, scaler and
+encoders: the linear model scales numbers and one-hot encodes categories (bounded:
+`max_categories`, infrequent categories grouped, unknown ones ignored); the trees get ordinal
+codes (at most 250 per column) and use HistGradientBoosting's native categorical splits. On wide
+data (over 500 features) boosting keeps the 300 best features by a univariate test fitted inside
+each training fold.
+Every estimator has a fixed random_state and n_jobs=1 (the worker runs one BLAS/OpenMP thread).
+
+Each model runs fold by fold; after its first fold, a model that cannot finish before the
+deadline is stopped and reported as skipped. Only complete cross-validations are scored.
+`fit_seconds` is the wall time of a model's whole cross-validation (fits and predictions).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier, DummyRegressor
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.feature_selection import SelectKBest, f_classif, f_regression
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    balanced_accuracy_score,
+    f1_score,
+    mean_absolute_error,
+    mean_squared_error,
+    r2_score,
+    roc_auc_score,
+)
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+ONE_HOT_MAX = 20
+WIDE_FEATURES = 500   # above this many features, boosting works on the WIDE_KEEP best (selected per fold)
+WIDE_KEEP = 300
+ORDINAL_MAX = 250
+METRICS = {
+    "binary": ("roc_auc", "pr_auc", "f1", "accuracy", "balanced_accuracy"),
+    "multiclass": ("f1_macro", "roc_auc_ovr", "accuracy", "balanced_accuracy"),
+    "regression": ("r2", "rmse", "mae"),
+}
+HEADLINE = {"binary": "roc_auc", "multiclass": "f1_macro", "regression": "r2"}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    family: str                    # dummy | linear | hgb | rf | et
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CVResult:
+    spec: ModelSpec
+    fold_scores: list[dict[str, float]]
+    seconds: float
+    complete: bool
+    error: str | None = None
+
+    def mean(self, metric: str) -> float:
+        vals = [f[metric] for f in self.fold_scores if metric in f and np.isfinite(f[metric])]
+        return float(np.mean(vals)) if vals else float("nan")
+
+    def std(self, metric: str) -> float:
+        vals = [f[metric] for f in self.fold_scores if metric in f and np.isfinite(f[metric])]
+        return float(np.std(vals)) if vals else float("nan")
+
+    def summary(self, task: str) -> dict[str, dict[str, float | None]]:
+        out = {}
+        for m in METRICS[task]:
+            mean, std = self.mean(m), self.std(m)
+            out[m] = {"mean": round(mean, 4) if np.isfinite(mean) else None,
+                      "std": round(std, 4) if np.isfinite(std) else None}
+        return out
+
+
+# Candidates --------------------------------------------------------------------------------
+
+
+def candidates(n_rows: int, n_features: int, task: str, n_classes: int = 2) -> list[ModelSpec]:
+    """The models to try, cheapest first; the first four are the baselines named in the report."""
+    small = n_rows <= 3000
+    specs = [
+        ModelSpec("dummy", "dummy"),
+        ModelSpec("linear", "linear", {"C": 1.0}),
+        ModelSpec("hist_gradient_boosting", "hgb", _hgb_default(n_rows, n_classes if task == "multiclass" else 1)),
+        ModelSpec("random_forest", "rf", {"n_estimators": 60,
+                                          "max_features": "sqrt" if task != "regression" else 0.5,
+                                          "min_samples_leaf": 1 if small else 2,
+                                          "max_samples": None if n_rows <= 6000 else min(1.0, 5000 / (0.8 * n_rows))}),
+    ]
+    if small:
+        specs += [
+            ModelSpec("linear_c0.1", "linear", {"C": 0.1}),
+            ModelSpec("linear_c10", "linear", {"C": 10.0}),
+            ModelSpec("extra_trees", "et", {"n_estimators": 60, "max_features": "sqrt" if task != "regression" else 0.7,
+                                            "min_samples_leaf": 1}),
+            ModelSpec("hgb_small", "hgb", {"learning_rate": 0.05, "max_iter": 200, "max_depth": 3,
+                                           "min_samples_leaf": 5, "l2_regularization": 0.5, "early_stopping": False}),
+        ]
+    else:
+        specs += [
+            ModelSpec("hgb_slow", "hgb", {"learning_rate": 0.05, "max_iter": 600, "max_leaf_nodes": 15,
+                                          "min_samples_leaf": 20, "l2_regularization": 1.0, "early_stopping": True,
+                                          "n_iter_no_change": 20, "validation_fraction": 0.1}),
+            ModelSpec("hgb_wide", "hgb", {"learning_rate": 0.1, "max_iter": 400, "max_leaf_nodes": 63,
+                                          "min_samples_leaf": 40, "max_features": 0.5, "l2_regularization": 1.0,
+                                          "early_stopping": True, "n_iter_no_change": 15, "validation_fraction": 0.1}),
+        ]
+    return specs
+
+
+def _hgb_default(n_rows: int, trees_per_iter: int = 1) -> dict[str, Any]:
+    """Multiclass boosting grows one tree per class per iteration: fewer, larger steps keep the
+    number of trees (the cost) about the same as a binary model."""
+    iters = 100 if trees_per_iter <= 3 else max(30, 300 // trees_per_iter)
+    params: dict[str, Any] = {"learning_rate": min(0.3, 0.1 * 100 / iters)}
+    if trees_per_iter > 3:
+        params.update(max_leaf_nodes=15, max_bins=63)
+    if n_rows < 2000:
+        return {**params, "max_iter": iters, "early_stopping": False}
+    return {**params, "max_iter": 3 * iters, "early_stopping": True, "n_iter_no_change": 10,
+            "validation_fraction": 0.1}
+
+
+def make_estimator(spec: ModelSpec, task: str, categorical: np.ndarray, random_state: int):
+    cat_idx = np.flatnonzero(categorical).tolist()
+    num_idx = np.flatnonzero(~categorical).tolist()
+    classify = task != "regression"
+    p = dict(spec.params)
+    if spec.family == "dummy":
+        return DummyClassifier(strategy="prior") if classify else DummyRegressor(strategy="mean")
+    if spec.family == "linear":
+        parts = []
+        if num_idx:
+            parts.append(("num", Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True,
+                                                                     keep_empty_features=True)),
+                                           ("scale", StandardScaler())]), num_idx))
+        if cat_idx:
+            parts.append(("cat", OneHotEncoder(max_categories=ONE_HOT_MAX, handle_unknown="infrequent_if_exist",
+                                               min_frequency=2), cat_idx))
+        model = (LogisticRegression(C=p.get("C", 1.0), max_iter=1000, random_state=random_state) if classify
+                 else Ridge(alpha=1.0 / max(p.get("C", 1.0), 1e-6)))
+        return Pipeline([("prep", ColumnTransformer(parts, sparse_threshold=0.3)), ("model", model)])
+    # Trees: ordinal codes for categories (bounded), numbers as they are (NaN handled natively)
+    prep = None
+    if cat_idx:
+        prep = ColumnTransformer(
+            [("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                                    encoded_missing_value=np.nan, max_categories=ORDINAL_MAX), cat_idx)],
+            remainder="passthrough")
+    mask = np.array([True] * len(cat_idx) + [False] * len(num_idx)) if cat_idx else None
+    if spec.family == "hgb" and len(categorical) > WIDE_FEATURES:
+        # Wide data: histogram boosting costs O(features) per node; keep the best-scoring features,
+        # chosen inside each training fold (part of the pipeline, so no leakage).
+        cls = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
+        steps = [("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                 ("select", SelectKBest(f_classif if classify else f_regression, k=WIDE_KEEP)),
+                 ("model", cls(random_state=random_state, **p))]
+        if prep is not None:
+            steps.insert(0, ("prep", prep))
+        return Pipeline(steps)
+    if spec.family == "hgb":
+        cls = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
+        model = cls(categorical_features=mask if mask is not None and mask.any() else None,
+                    random_state=random_state, **p)
+    elif spec.family in ("rf", "et"):
+        if spec.family == "rf":
+            cls = RandomForestClassifier if classify else RandomForestRegressor
+        else:
+            cls = ExtraTreesClassifier if classify else ExtraTreesRegressor
+        if spec.family == "et":  # extra trees need no NaN: impute inside the pipeline
+            model = Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+                              ("model", cls(n_jobs=1, random_state=random_state, **p))])
+        else:
+            model = cls(n_jobs=1, random_state=random_state, **p)
+    else:
+        raise ValueError(f"unknown model family {spec.family!r}")
+    return Pipeline([("prep", prep), ("model", model)]) if prep is not None else model
+
+
+# Scoring -------------------------------------------------------------------------------------
+
+
+def score_fold(task: str, y_true: np.ndarray, model: Any, X: np.ndarray, n_classes: int,
+               positive: int | None) -> dict[str, float]:
+    if task == "regression":
+        pred = np.asarray(model.predict(X), dtype=np.float64)
+        return {"r2": float(r2_score(y_true, pred)), "rmse": float(np.sqrt(mean_squared_error(y_true, pred))),
+                "mae": float(mean_absolute_error(y_true, pred))}
+    proba = full_proba(model, X, n_classes)
+    pred = proba.argmax(axis=1)
+    out = {"accuracy": float(accuracy_score(y_true, pred)),
+           "balanced_accuracy": float(balanced_accuracy_score(y_true, pred))}
+    if task == "binary":
+        pos = positive if positive is not None else 1
+        truth = (y_true == pos).astype(int)
+        out["roc_auc"] = _safe(lambda: roc_auc_score(truth, proba[:, pos]))
+        out["pr_auc"] = _safe(lambda: average_precision_score(truth, proba[:, pos]))
+        out["f1"] = float(f1_score(truth, (pred == pos).astype(int), zero_division=0))
+    else:
+        out["f1_macro"] = float(f1_score(y_true, pred, average="macro", labels=np.arange(n_classes), zero_division=0))
+        present = np.unique(y_true)
+        if len(present) == n_classes:
+            out["roc_auc_ovr"] = _safe(lambda: roc_auc_score(y_true, proba, multi_class="ovr", labels=np.arange(n_classes)))
+    return out
+
+
+def full_proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
+    proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+    classes = np.asarray(getattr(model, "classes_", np.arange(proba.shape[1])), dtype=np.int64)
+    if proba.shape[1] == n_classes and np.array_equal(classes, np.arange(n_classes)):
+        return proba
+    full = np.zeros((proba.shape[0], n_classes))
+    full[:, classes] = proba
+    return full
+
+
+def headline(task: str, scores: dict[str, float]) -> float:
+    return scores.get(HEADLINE[task], float("nan"))
+
+
+def _safe(fn: Callable[[], float]) -> float:
+    try:
+        return float(fn())
+    except ValueError:
+        return float("nan")
+
+
+# Cross-validation under a deadline -----------------------------------------------------------
+
+
+def run_cv(spec: ModelSpec, X: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], task: str,
+           categorical: np.ndarray, n_classes: int, positive: int | None, random_state: int,
+           deadline: float | None) -> CVResult:
+    started = time.monotonic()
+    folds: list[dict[str, float]] = []
+    for k, (tr, te) in enumerate(splits):
+        t0 = time.monotonic()
+        try:
+            model = make_estimator(spec, task, categorical, random_state)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.fit(X[tr], y[tr])
+                folds.append(score_fold(task, y[te], model, X[te], n_classes, positive))
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError, MemoryError) as exc:
+            if isinstance(exc, MemoryError):
+                raise
+            return CVResult(spec, folds, time.monotonic() - started, False, error=exc.__class__.__name__)
+        fold_time = time.monotonic() - t0
+        left = len(splits) - k - 1
+        if deadline is not None and left and time.monotonic() + fold_time * left > deadline:
+            return CVResult(spec, folds, time.monotonic() - started, False, error="time_budget")
+    return CVResult(spec, folds, time.monotonic() - started, True)
+
+
+def fit_predict_holdout(spec: ModelSpec, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray,
+                        y_test: np.ndarray, task: str, categorical: np.ndarray, n_classes: int, positive: int | None,
+                        random_state: int) -> dict[str, float]:
+    model = make_estimator(spec, task, categorical, random_state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X_train, y_train)
+        return score_fold(task, y_test, model, X_test, n_classes, positive)
+
+
+# Relative cost of a search candidate, from the measured time of a model already run
+_COST = {"linear_c0.1": ("linear", 1.2), "linear_c10": ("linear", 1.5), "extra_trees": ("random_forest", 1.0),
+         "hgb_small": ("hist_gradient_boosting", 1.5), "hgb_slow": ("hist_gradient_boosting", 1.6),
+         "hgb_wide": ("hist_gradient_boosting", 2.0)}
+ALWAYS = ("dummy", "linear", "hist_gradient_boosting")
+
+
+@dataclass
+class Plan:
+    """Time slices of the budget, from the start of model selection (fractions of the budget)."""
+
+    started: float
+    budget: float
+
+    def at(self, share: float) -> float:
+        return self.started + share * self.budget
+
+    @property
+    def selection_deadline(self) -> float:
+        return self.at(0.6)
+
+
+def run_baselines(X: np.ndarray, y: np.ndarray, splits: list, task: str, categorical: np.ndarray, n_classes: int,
+                  positive: int | None, random_state: int, plan: Plan,
+                  on_result: Callable[[int, int, CVResult], None] | None = None) -> tuple[list[CVResult], list[dict]]:
+    """Run the candidates in order; return complete results and the skipped ones with a reason."""
+    specs = candidates(len(y), X.shape[1], task, n_classes)
+    if X.shape[1] == 0:
+        specs = specs[:1]
+    results: list[CVResult] = []
+    skipped: list[dict] = []
+    seconds: dict[str, float] = {}
+    for i, spec in enumerate(specs, start=1):
+        now = time.monotonic()
+        if spec.name not in ALWAYS:
+            reason = _skip_reason(spec, now, plan, seconds)
+            if reason:
+                skipped.append({"model": spec.name, "reason": reason})
+                continue
+        res = run_cv(spec, X, y, splits, task, categorical, n_classes, positive, random_state,
+                     None if spec.name in ("dummy", "linear") else plan.selection_deadline)
+        seconds[spec.name] = res.seconds
+        if res.complete:
+            results.append(res)
+            if on_result is not None:
+                on_result(i, len(specs), res)
+        else:
+            skipped.append({"model": spec.name, "reason": "time budget" if res.error == "time_budget" else
+                            f"failed ({res.error})"})
+    return results, skipped
+
+
+def _skip_reason(spec: ModelSpec, now: float, plan: Plan, seconds: dict[str, float]) -> str | None:
+    if spec.name == "random_forest":
+        return "time budget" if now > plan.at(0.35) else None
+    base, factor = _COST.get(spec.name, ("hist_gradient_boosting", 2.0))
+    if base not in seconds:
+        return "time budget"
+    if now + seconds[base] * factor > plan.at(0.3):
+        return "time budget"
+    return None

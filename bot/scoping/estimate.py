@@ -1,0 +1,237 @@
+"""Effort estimate: hours by phase (low, high), each with the findings that drove it; with a rate,
+a quote range.
+
+Coefficients come from the `estimate:` block of skills/scoping.yaml (validated here by
+`validate_estimate_block`, pydantic, unknown keys refused), so a freelancer can calibrate them;
+the defaults below apply to anything the block leaves out. The model:
+
+    phase hours = base[phase] x size multipliers (rows, columns) + sum(driver hours x units)
+
+Drivers are findings of the scope: mostly-missing columns, data-quality issues, leakage suspects,
+class imbalance, free-text / date / high-cardinality columns, wide data, a small sample, weak
+lift over the dummy, a learning curve that is still rising, grouped or time-ordered validation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.errors import InputError
+
+PHASES = ("discovery", "data_preparation", "modelling", "evaluation", "deployment_handover")
+Phase = Literal["discovery", "data_preparation", "modelling", "evaluation", "deployment_handover"]
+QUALITY_CODES = ("mixed_types", "numbers_as_text", "encoding_fallback", "malformed_rows", "duplicate_columns",
+                 "unnamed_columns", "formula_cells", "infinite_values", "numeric_overflow", "nul_bytes",
+                 "preamble_skipped", "duplicate_rows", "long_cells", "missing_target", "duplicate_timestamps")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _range(v: Any) -> tuple[float, float]:
+    if not isinstance(v, (list, tuple)) or len(v) != 2:
+        raise ValueError("give hours as [low, high]")
+    low, high = float(v[0]), float(v[1])
+    if not (math.isfinite(low) and math.isfinite(high)) or low < 0 or high < low or high > 2000:
+        raise ValueError("hours must be 0 <= low <= high <= 2000")
+    return low, high
+
+
+class Driver(_Strict):
+    """Hours added per unit of a finding, by phase; at most `max_units` units count."""
+
+    hours: dict[Phase, tuple[float, float]]
+    max_units: int = Field(1, ge=1, le=100)
+
+    @field_validator("hours", mode="before")
+    @classmethod
+    def _hours(cls, v: Any) -> dict:
+        if not isinstance(v, dict) or not v:
+            raise ValueError("hours maps a phase to [low, high]")
+        return {k: _range(x) for k, x in v.items()}
+
+
+class Drivers(_Strict):
+    high_missing: Driver = Driver(hours={"data_preparation": (0.5, 1.5)}, max_units=8)
+    quality_issue: Driver = Driver(hours={"data_preparation": (0.5, 1.5)}, max_units=10)
+    leakage: Driver = Driver(hours={"discovery": (1, 2), "evaluation": (1, 2)}, max_units=4)
+    class_imbalance: Driver = Driver(hours={"modelling": (2, 4), "evaluation": (1, 3)})
+    multiclass: Driver = Driver(hours={"modelling": (1, 2), "evaluation": (1, 2)})
+    free_text: Driver = Driver(hours={"data_preparation": (2, 4), "modelling": (3, 8)}, max_units=3)
+    datetime: Driver = Driver(hours={"data_preparation": (1, 3)}, max_units=3)
+    high_cardinality: Driver = Driver(hours={"data_preparation": (1, 2)}, max_units=5)
+    id_groups: Driver = Driver(hours={"evaluation": (1, 2)})
+    time_ordered: Driver = Driver(hours={"evaluation": (2, 4), "deployment_handover": (1, 3)})
+    wide_data: Driver = Driver(hours={"data_preparation": (2, 6), "modelling": (2, 4)})
+    small_sample: Driver = Driver(hours={"discovery": (2, 4)})
+    weak_signal: Driver = Driver(hours={"discovery": (2, 4), "modelling": (4, 10)})
+    more_data_helps: Driver = Driver(hours={"discovery": (1, 3)})
+
+
+class Multiplier(_Strict):
+    """Above `at` (rows or columns), multiply the listed phases' base hours by `factor`."""
+
+    at: int = Field(ge=1)
+    factor: float = Field(ge=1, le=10)
+
+
+class EstimateConfig(_Strict):
+    base: dict[Phase, tuple[float, float]] = {
+        "discovery": (4, 8), "data_preparation": (8, 18), "modelling": (6, 14), "evaluation": (3, 8),
+        "deployment_handover": (4, 10),
+    }
+    drivers: Drivers = Drivers()
+    rows_multipliers: list[Multiplier] = [Multiplier(at=100_000, factor=1.15), Multiplier(at=1_000_000, factor=1.35)]
+    columns_multipliers: list[Multiplier] = [Multiplier(at=50, factor=1.1), Multiplier(at=200, factor=1.25)]
+    size_phases: list[Phase] = ["data_preparation", "modelling", "deployment_handover"]
+    weak_lift: float = Field(0.2, ge=0, le=1)
+    round_to: float = Field(0.5, gt=0, le=8)
+    hours_per_day: float | None = Field(None, gt=0, le=24)
+
+    @field_validator("base", mode="before")
+    @classmethod
+    def _base(cls, v: Any) -> dict:
+        if not isinstance(v, dict):
+            raise ValueError("base maps every phase to [low, high]")
+        return {k: _range(x) for k, x in v.items()}
+
+    @model_validator(mode="after")
+    def _all_phases(self) -> EstimateConfig:
+        missing = [p for p in PHASES if p not in self.base]
+        if missing:
+            raise ValueError(f"base is missing phases: {', '.join(missing)}")
+        return self
+
+
+def validate_estimate_block(block: dict[str, Any] | None) -> EstimateConfig:
+    """The `estimate:` block of skills/scoping.yaml as a checked config (None -> the defaults)."""
+    if block is None:
+        return EstimateConfig()
+    if not isinstance(block, dict):
+        raise ValueError("the estimate block must be a mapping (base, drivers, ...)")
+    data = dict(block)
+    if "base" in data and isinstance(data["base"], dict):
+        data["base"] = {**{p: v for p, v in EstimateConfig().base.items()}, **data["base"]}
+    return EstimateConfig.model_validate(data)
+
+
+# Estimating ----------------------------------------------------------------------------------
+
+
+def estimate(findings: dict[str, Any], config: EstimateConfig) -> dict[str, Any]:
+    """Hours by phase from the scope's findings (see `findings_from_report`)."""
+    rows, cols = findings.get("rows", 0), findings.get("columns", 0)
+    size_notes = []
+    mult_rows = max([m.factor for m in config.rows_multipliers if rows >= m.at], default=1.0)
+    mult_cols = max([m.factor for m in config.columns_multipliers if cols >= m.at], default=1.0)
+    if mult_rows > 1:
+        size_notes.append(f"{rows:,} rows (x{mult_rows:g})")
+    if mult_cols > 1:
+        size_notes.append(f"{cols:,} columns (x{mult_cols:g})")
+    mult = mult_rows * mult_cols
+    phases = {p: {"low": config.base[p][0], "high": config.base[p][1], "drivers": []} for p in PHASES}
+    for p in config.size_phases:
+        if mult > 1:
+            phases[p]["low"] *= mult
+            phases[p]["high"] *= mult
+            phases[p]["drivers"].append("size: " + ", ".join(size_notes))
+    for key, units, note in findings.get("drivers", []):
+        driver: Driver = getattr(config.drivers, key)
+        used = min(units, driver.max_units)
+        if used <= 0:
+            continue
+        for p, (lo, hi) in driver.hours.items():
+            phases[p]["low"] += lo * used
+            phases[p]["high"] += hi * used
+            phases[p]["drivers"].append(f"{note} (+{_num(lo * used)}-{_num(hi * used)} h)")
+    for p, note in findings.get("notes", []):
+        phases[p]["drivers"].append(note)
+    out = []
+    for p in PHASES:
+        low, high = _round(phases[p]["low"], config.round_to), _round(phases[p]["high"], config.round_to)
+        drivers = phases[p]["drivers"] or ["base effort for a clean single-table project"]
+        out.append({"name": p, "hours_low": low, "hours_high": high, "drivers": drivers})
+    return {"phases": out, "hours_low": _round(sum(x["hours_low"] for x in out), config.round_to),
+            "hours_high": _round(sum(x["hours_high"] for x in out), config.round_to)}
+
+
+def findings(report: dict[str, Any], *, lift: float | None, curve_rising: bool, leaks: int,
+             kinds: dict[str, int], config: EstimateConfig) -> dict[str, Any]:
+    """Driver units from a report under construction (warnings, validation, lift, learning curve)."""
+    codes: dict[str, int] = {}
+    for w in report.get("warnings", []):
+        codes[w["code"]] = codes.get(w["code"], 0) + 1
+    drivers: list[tuple[str, int, str]] = []
+
+    def add(key: str, units: int, note: str) -> None:
+        if units > 0:
+            drivers.append((key, units, note))
+
+    add("high_missing", codes.get("high_missing", 0), f"{codes.get('high_missing', 0)} mostly-missing column(s)")
+    quality = sum(codes.get(c, 0) for c in QUALITY_CODES)
+    add("quality_issue", quality, f"{quality} data-quality issue(s) to clean")
+    add("leakage", leaks, f"{leaks} leakage suspect(s) to investigate")
+    add("class_imbalance", codes.get("class_imbalance", 0), "class imbalance")
+    add("multiclass", 1 if report.get("task") == "multiclass" else 0, "multiclass target")
+    add("free_text", kinds.get("text", 0), f"{kinds.get('text', 0)} free-text column(s)")
+    add("datetime", kinds.get("datetime", 0), f"{kinds.get('datetime', 0)} date/time column(s)")
+    add("high_cardinality", codes.get("high_cardinality", 0),
+        f"{codes.get('high_cardinality', 0)} high-cardinality column(s)")
+    cv_kind = (report.get("cv") or {}).get("kind")
+    add("id_groups", 1 if cv_kind == "group_kfold" else 0, "repeated IDs (grouped validation)")
+    add("time_ordered", 1 if cv_kind == "time_series" else 0, "time-ordered data (backtesting)")
+    add("wide_data", codes.get("wide_data", 0), "wide data (more columns than rows)")
+    add("small_sample", codes.get("small_sample", 0), "small sample")
+    notes: list[tuple[str, str]] = []
+    if lift is not None and lift < config.weak_lift:
+        add("weak_signal", 1, f"weak lift over the dummy ({lift:.0%} of the possible gain)")
+    elif lift is not None:
+        notes.append(("modelling", f"lift over the dummy: {lift:.0%} of the possible gain (no extra hours)"))
+    add("more_data_helps", 1 if curve_rising else 0, "learning curve still rising (more data helps)")
+    return {"rows": report.get("rows", 0), "columns": report.get("columns", 0), "drivers": drivers, "notes": notes}
+
+
+def lift_over_dummy(metric: str, best: float | None, dummy: float | None) -> float | None:
+    """Share of the possible gain over the dummy that the best model achieved (0..1)."""
+    if best is None or dummy is None or not math.isfinite(best) or not math.isfinite(dummy):
+        return None
+    ceiling = 1.0
+    room = ceiling - dummy
+    if room <= 1e-9:
+        return 0.0
+    return max(0.0, min(1.0, (best - dummy) / room))
+
+
+def quote(est: dict[str, Any], *, rate: float, unit: str, currency: str, hours_per_day: float) -> dict[str, Any]:
+    """A quote range from the estimate; `unit` is hour or day (days = hours / hours_per_day)."""
+    check_rate(rate, unit, currency)
+    if unit == "hour":
+        low, high = est["hours_low"] * rate, est["hours_high"] * rate
+        units = {"hours_low": est["hours_low"], "hours_high": est["hours_high"]}
+    else:
+        days_low, days_high = est["hours_low"] / hours_per_day, est["hours_high"] / hours_per_day
+        low, high = days_low * rate, days_high * rate
+        units = {"days_low": round(days_low, 1), "days_high": round(days_high, 1), "hours_per_day": hours_per_day}
+    return {"currency": currency.upper(), "unit": unit, "rate": rate, "low": round(low), "high": round(high), **units}
+
+
+def check_rate(rate: float, unit: str, currency: str) -> None:
+    if not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0 or rate > 1_000_000:
+        raise InputError("the rate must be a positive number.", hint="For example --rate 600 --unit day.")
+    if unit not in ("hour", "day"):
+        raise InputError("the unit must be hour or day.", hint="For example --unit day.")
+    if not isinstance(currency, str) or not re.fullmatch(r"[A-Za-z]{3}", currency):
+        raise InputError("the currency must be a 3-letter code such as GBP, EUR or USD.", hint="For example --currency GBP.")
+
+
+def _round(x: float, step: float) -> float:
+    return round(round(x / step) * step, 2)
+
+
+def _num(x: float) -> str:
+    return f"{x:g}" if x == int(x) else f"{x:.1f}"

@@ -1,0 +1,211 @@
+"""Process isolation for scope jobs: one fresh process per job, a hard time limit, a memory cap.
+
+`ScopeRunner.run` is blocking and thread-safe. Each job forks from a multiprocessing forkserver
+that has pandas, pyarrow, scikit-learn and matplotlib preloaded (`bot.scoping.job`), so a job
+starts in milliseconds and no state leaks between jobs. The upload's bytes go to the worker
+through a pipe: they are never written to disk (so no temporary file can be left behind) and
+never logged. Progress messages are relayed to `progress(stage, info)` in the calling thread.
+On timeout the worker is killed (SIGKILL); a crash or a memory cap becomes a UserError kind with a
+message saying what to do, and the next job starts clean.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bot import errors
+from bot.errors import LimitExceeded, UserError
+
+log = logging.getLogger(__name__)
+PRELOAD = ["bot.scoping._worker_env", "bot.scoping.job"]
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class ScopeRequest:
+    path: str | None
+    data: bytes | None
+    filename: str
+    target: str | None = None
+    task: str = "auto"
+    budget: float | None = None
+    rate: float | None = None
+    unit: str = "day"
+    currency: str = "GBP"
+    estimate: dict | None = None
+
+
+@dataclass
+class ScopeResult:
+    report: dict
+    chart_png: bytes | None
+
+
+class WorkerCrashed(UserError):
+    """The worker process died without an answer (killed by the system, or a crash in a library)."""
+
+    code = "scope_failed"
+
+
+_KINDS: dict[str, type[UserError]] = {
+    cls.__name__: cls for cls in vars(errors).values()
+    if isinstance(cls, type) and issubclass(cls, UserError)
+}
+_KINDS["WorkerCrashed"] = WorkerCrashed
+
+
+class ScopeRunner:
+    def __init__(self, settings: Any):
+        self.settings = settings
+        self._ctx: Any = None
+        self._lock = threading.Lock()
+        self._active: set[Any] = set()
+        self._debug_hook: str | None = None  # tests only: "exit" | "sleep" | "alloc"
+
+    # Lifecycle ---------------------------------------------------------------------------
+    def _context(self):
+        with self._lock:
+            if self._ctx is None:
+                ctx = multiprocessing.get_context("forkserver")
+                ctx.set_forkserver_preload(PRELOAD)
+                self._ctx = ctx
+            return self._ctx
+
+    def warm(self) -> None:
+        """Start the forkserver now (it imports the heavy libraries once)."""
+        self._context()
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+    def close(self) -> None:
+        with self._lock:
+            procs = list(self._active)
+        for proc in procs:
+            _kill(proc)
+
+    # Jobs --------------------------------------------------------------------------------
+    def run(self, request: ScopeRequest, *, progress: Progress | None = None,
+            timeout: float | None = None) -> ScopeResult:
+        ctx = self._context()
+        limit = float(timeout or self.settings.scope.hard_timeout_seconds)
+        job_id = uuid.uuid4().hex[:8]
+        fields = {k: v for k, v in asdict(request).items() if k != "data"}
+        job = {
+            "request": fields,
+            "has_data": request.data is not None,
+            "scope": self.settings.scope.model_dump(),
+            "hours_per_day": self.settings.estimate_defaults.hours_per_day,
+            "memory_limit_mb": self.settings.scope.memory_limit_mb,
+            "hook": self._debug_hook,
+        }
+        size = len(request.data) if request.data is not None else None
+        log.info("scope job %s start bytes=%s timeout=%.0fs", job_id, size, limit)
+        started = time.monotonic()
+        parent, child = ctx.Pipe(duplex=True)
+        proc = ctx.Process(target=_entry, args=(child, job), name=f"scope-{job_id}", daemon=True)
+        try:
+            proc.start()
+            with self._lock:
+                self._active.add(proc)
+            child.close()
+            if request.data is not None:
+                try:
+                    parent.send_bytes(request.data)
+                except (BrokenPipeError, OSError):
+                    pass  # the worker died first: reported below
+            result = self._wait(parent, proc, started + limit, limit, progress)
+        except UserError as exc:
+            log.info("scope job %s failed kind=%s seconds=%.2f", job_id, type(exc).__name__, time.monotonic() - started)
+            raise
+        finally:
+            _kill(proc)
+            with self._lock:
+                self._active.discard(proc)
+            parent.close()
+            try:
+                proc.close()
+            except ValueError:
+                pass
+        seconds = time.monotonic() - started
+        log.info("scope job %s done seconds=%.2f rows=%s cols=%s", job_id, seconds, result.report.get("rows"),
+                 result.report.get("columns"))
+        _call(progress, "done", {"seconds": round(seconds, 2)})
+        return result
+
+    def _wait(self, conn: Any, proc: Any, deadline: float, limit: float, progress: Progress | None) -> ScopeResult:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                _kill(proc)
+                raise LimitExceeded(
+                    f"the scope took longer than {limit:.0f} s and was stopped (too slow for this file).",
+                    hint="Try a sample of the rows, fewer columns, or a smaller --budget.")
+            try:
+                ready = conn.poll(min(remaining, 0.25))
+            except (EOFError, OSError):
+                ready = False
+            if ready:
+                try:
+                    msg = conn.recv()
+                except (EOFError, OSError):
+                    return self._crashed(proc)
+                kind = msg[0]
+                if kind == "progress":
+                    _call(progress, msg[1], msg[2])
+                elif kind == "result":
+                    return ScopeResult(report=msg[1], chart_png=msg[2])
+                elif kind == "error":
+                    cls = _KINDS.get(msg[1], UserError)
+                    exc = cls(msg[2], hint=msg[3])
+                    if msg[4] and msg[4] != cls.code:
+                        exc.code = msg[4]
+                    raise exc
+                elif kind == "bug":
+                    log.error("scope worker bug %s at %s", msg[1], " <- ".join(reversed(msg[2])))
+                    raise RuntimeError(f"the scope worker failed ({msg[1]})")
+            elif not proc.is_alive():
+                if conn.poll(0):
+                    continue
+                return self._crashed(proc)
+
+    def _crashed(self, proc: Any) -> ScopeResult:
+        proc.join(timeout=5)
+        code = proc.exitcode
+        if code is not None and code < 0 and -code == 9:
+            raise WorkerCrashed("the scope worker was killed (most likely it ran out of memory on this file).",
+                                hint="Upload a sample of the rows or fewer columns, then try again.")
+        raise WorkerCrashed(f"the scope worker stopped unexpectedly (exit code {code}).",
+                            hint="Try again; if it happens again with this file, upload a sample or fewer columns.")
+
+
+def _entry(conn: Any, job: dict[str, Any]) -> None:
+    """Runs in the worker; bot.scoping.job is already imported there (forkserver preload)."""
+    from bot.scoping.job import job_main
+
+    job_main(conn, job)
+
+
+def _kill(proc: Any) -> None:
+    try:
+        if proc.is_alive():
+            proc.kill()
+        proc.join(timeout=5)
+    except (ValueError, AssertionError, OSError):
+        pass
+
+
+def _call(progress: Progress | None, stage: str, info: dict[str, Any]) -> None:
+    if progress is None:
+        return
+    try:
+        progress(stage, info)
+    except Exception:  # a front's progress callback must never kill the job
+        log.debug("progress callback raised", exc_info=True)

@@ -1,0 +1,140 @@
+"""The worker: hard time limit, crashes and memory caps become clear errors, the next job works,
+no temporary files, one BLAS/OpenMP thread, errors keep their kind, progress cannot kill a job."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.errors import InputError, LimitExceeded, NotFound, UserError
+from bot.scoping.worker import ScopeRequest, ScopeRunner, WorkerCrashed
+
+CSV = ("x,k,target\n" + "".join(f"{i * 0.37 % 5:.2f},{i % 4},{'yes' if (i * 7) % 5 > 1 else 'no'}\n"
+                                for i in range(120))).encode()
+
+
+@pytest.fixture(scope="module")
+def runner():
+    settings = Settings()
+    settings.scope.memory_limit_mb = 1024
+    r = ScopeRunner(settings)
+    r.warm()
+    yield r
+    r.close()
+
+
+def _ok(runner) -> dict:
+    res = runner.run(ScopeRequest(path=None, data=CSV, filename="ok.csv", target="target", budget=1), timeout=60)
+    assert res.report["task"] == "binary"
+    return res.report
+
+
+def test_timeout_kills_the_job_and_the_next_one_works(runner):
+    runner._debug_hook = "sleep"
+    started = time.monotonic()
+    try:
+        with pytest.raises(LimitExceeded, match="took longer than 2 s"):
+            runner.run(ScopeRequest(path=None, data=CSV, filename="slow.csv"), timeout=2)
+    finally:
+        runner._debug_hook = None
+    assert time.monotonic() - started < 10
+    assert not runner._active  # the worker is gone
+    _ok(runner)
+
+
+def test_crash_is_a_clear_error_and_the_next_job_works(runner):
+    runner._debug_hook = "exit"
+    try:
+        with pytest.raises(WorkerCrashed, match="stopped unexpectedly") as err:
+            runner.run(ScopeRequest(path=None, data=CSV, filename="crash.csv"), timeout=30)
+    finally:
+        runner._debug_hook = None
+    assert isinstance(err.value, UserError) and err.value.code == "scope_failed"
+    _ok(runner)
+
+
+def test_memory_cap_is_a_clear_error_and_the_next_job_works(runner):
+    runner._debug_hook = "alloc"
+    try:
+        with pytest.raises(LimitExceeded, match="out of memory"):
+            runner.run(ScopeRequest(path=None, data=CSV, filename="big.csv"), timeout=60)
+    finally:
+        runner._debug_hook = None
+    _ok(runner)
+
+
+def test_user_errors_keep_their_kind_and_message(runner):
+    with pytest.raises(NotFound, match="'nope' not found"):
+        runner.run(ScopeRequest(path=None, data=CSV, filename="a.csv", target="nope"), timeout=60)
+    with pytest.raises(InputError, match="PNG"):
+        runner.run(ScopeRequest(path=None, data=b"\x89PNG\r\n\x1a\n" + bytes(100), filename="a.csv"), timeout=60)
+    with pytest.raises(InputError, match="unknown task"):
+        runner.run(ScopeRequest(path=None, data=CSV, filename="a.csv", task="clustering"), timeout=60)
+    with pytest.raises(InputError, match="currency"):
+        runner.run(ScopeRequest(path=None, data=CSV, filename="a.csv", rate=500, currency="<@1>"), timeout=60)
+
+
+def test_progress_exceptions_do_not_kill_the_job(runner):
+    seen = []
+
+    def progress(stage, info):
+        seen.append(stage)
+        raise RuntimeError("front-end bug")
+
+    res = runner.run(ScopeRequest(path=None, data=CSV, filename="p.csv", target="target", budget=1),
+                     progress=progress, timeout=60)
+    assert res.report["rows"] == 120 and "baselines" in seen and seen[-1] == "done"
+
+
+def test_one_blas_openmp_thread_in_the_worker(runner):
+    runner._debug_hook = "threads"
+    try:
+        res = runner.run(ScopeRequest(path=None, data=CSV, filename="t.csv"), timeout=60)
+    finally:
+        runner._debug_hook = None
+    pools = res.report["threadpool"]
+    assert pools and all(p["threads"] == 1 for p in pools)
+
+
+def _files_containing(folder: str, marker: bytes) -> list[str]:
+    hits = []
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            try:
+                if os.path.getsize(path) < 50_000_000 and marker in Path(path).read_bytes():
+                    hits.append(path)
+            except OSError:
+                continue
+    return hits
+
+
+def test_no_temporary_files_and_concurrent_jobs(runner):
+    marker = b"unique_marker_7f3a9c"
+    data = CSV.replace(b"x,k,target", b"x," + marker + b",target")
+    tmp = tempfile.gettempdir()
+    before = set(os.listdir(tmp))
+    results: list[dict] = []
+
+    def one() -> None:
+        res = runner.run(ScopeRequest(path=None, data=data, filename="c.csv", target="target", budget=1), timeout=120)
+        results.append(res.report)
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(results) == 2
+    new = set(os.listdir(tmp)) - before
+    leaked = [p for name in new for p in _files_containing(os.path.join(tmp, name), marker)
+              if os.path.isdir(os.path.join(tmp, name))]
+    leaked += [os.path.join(tmp, n) for n in new if os.path.isfile(os.path.join(tmp, n))
+               and marker in Path(tmp, n).read_bytes()]
+    assert not leaked
