@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 KNOWLEDGE ?= knowledge
 
-.PHONY: run test install install-dev lint bench eval clean
+.PHONY: run test install install-dev lint bench bench-peers eval clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,11 @@ test: install-dev
 
 # Speed, memory and quality goals live here, never in `make test`.
 bench: install-dev
-	$(PY) evals/run_benchmarks.py
+	$(PY) evals/run_benchmarks.py ask scope discord
+
+# mlbot scope against dabl, lazypredict and FLAML (each in its own venv under evals/.peers/): 1-2 hours.
+bench-peers: install-dev
+	$(PY) evals/run_benchmarks.py peers
 
 eval: install
 	$(BIN)/mlbot ingest $(KNOWLEDGE) --prune
