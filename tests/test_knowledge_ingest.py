@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import KnowledgeIndexError, NotFound
-from tests.conftest import ROOT, SHARED, make_core
+from tests.conftest import ROOT, make_core
 
 
 def make_pdf(title: str, lines: list[str]) -> bytes:
@@ -190,7 +190,9 @@ def test_interrupted_ingest_leaves_a_usable_index_and_resumes(tmp_path):
 
 def test_hostile_guides_are_data(tmp_path):
     out = tmp_path / "bad"
-    subprocess.run([sys.executable, str(SHARED / "badcsv" / "make_bad_csvs.py"), str(out), "--with-guides"],
+    from tests.scoping_helpers import generator
+
+    subprocess.run([sys.executable, str(generator()), str(out), "--with-guides"],
                    check=True, capture_output=True, timeout=300)
     core = make_core(tmp_path / "data")
     result = core.ingest([out / "guides"])
