@@ -49,24 +49,22 @@ def _common(json_flag: bool = True) -> argparse.ArgumentParser:
     return p
 
 
-def _positive(v: str) -> float:
-    try:
-        x = float(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{v}' is not a number") from None
-    if x <= 0:
-        raise argparse.ArgumentTypeError(f"'{v}' must be greater than 0")
-    return x
+def _number(low: float, high: float | None, what: str):
+    """An argparse type for a number in (low, high) with a message saying what is allowed."""
+    def parse(v: str) -> float:
+        try:
+            x = float(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{v}' is not a number") from None
+        if not (x > low if high is None else low <= x < high):
+            raise argparse.ArgumentTypeError(f"'{v}' must be {what}")
+        return x
+
+    return parse
 
 
-def _share(v: str) -> float:
-    try:
-        x = float(v)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{v}' is not a number") from None
-    if not 0 <= x < 1:
-        raise argparse.ArgumentTypeError(f"'{v}' must be a share between 0 and 1 (e.g. 0.15)")
-    return x
+_positive = _number(0, None, "greater than 0")
+_share = _number(0, 1, "a share between 0 and 1 (e.g. 0.15)")
 
 
 def build_parser() -> argparse.ArgumentParser:

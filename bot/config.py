@@ -272,24 +272,11 @@ def load_settings(
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist.", hint="Pass --config PATH or set MLBOT_CONFIG.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.__class__.__name__}.") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}{where}: not valid YAML ({problem}).", hint="Fix the file and run again.") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections (paths, llm, scope, ...).")
-    return data
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist.", hint="Pass --config PATH or set MLBOT_CONFIG.")
+    from bot.yamlfile import read_mapping
+
+    return read_mapping(path, "config file", "sections (paths, llm, scope, ...)")
 
 
 def _load_dotenv(path: Path, env: dict[str, str]) -> None:

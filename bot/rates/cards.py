@@ -21,10 +21,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.errors import ConfigError, InputError
+from bot.yamlfile import read_mapping
 
 SENIORITIES = ("junior", "mid", "senior", "lead")
 SPECIALTIES = ("general", "nlp", "cv", "timeseries", "mlops", "llm")
@@ -232,16 +232,7 @@ class RateBook:
 
 
 def _load_card(path: Path) -> RateCard:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"rate card {path.name}{where}: not valid YAML.", hint="Fix the file and run again.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"rate card {path.name}: cannot be read ({exc.__class__.__name__}).") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"rate card {path.name}: expected a mapping with regions, entries, context or factors.")
+    data = read_mapping(path, "rate card", "regions, entries, context or factors")
     try:
         return RateCard.model_validate(data)
     except ValidationError as exc:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ConfigError
+from bot.yamlfile import read_mapping
 
 
 class Skill(BaseModel):
@@ -67,14 +67,7 @@ class SkillSet:
 
 
 def load_skill(path: Path) -> Skill:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"skill card {path.name}{where}: not valid YAML.") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"skill card {path.name}: expected a mapping of keys (name, description, ...).")
+    data = read_mapping(path, "skill card", "keys (name, description, examples, ...)")
     data.setdefault("name", path.stem)
     if data["name"] != path.stem:
         raise ConfigError(f"skill card {path.name}: name '{data['name']}' must match the file name '{path.stem}'.")
