@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a .csv or .csv.gz file")
     p.add_argument("--target", help="the column to predict (default: inferred)")
     p.add_argument("--task", choices=["auto", "binary", "multiclass", "regression"], default="auto")
+    p.add_argument("--cv", choices=["auto", "kfold", "time", "group"], default="auto",
+                   help="validation: auto (time-ordered or grouped when the data says so, else shuffled k-fold) "
+                        "or force one")
     p.add_argument("--budget", type=_positive, help="seconds for baselines (default from config)")
     p.add_argument("--rate", type=_positive, help="your rate, to add a quote range")
     p.add_argument("--unit", choices=["hour", "day"], default="day")
@@ -210,7 +213,7 @@ def cmd_scope(args, core) -> int:
 
     result = core.scope(path=Path(args.file), target=args.target, task=args.task, budget=args.budget,
                         rate=args.rate, unit=args.unit, currency=args.currency, user_id=args.user,
-                        progress=_stderr_progress(args))
+                        progress=_stderr_progress(args), cv=args.cv)
     if args.plot and result.get("chart_png"):
         args.plot.parent.mkdir(parents=True, exist_ok=True)
         args.plot.write_bytes(result["chart_png"])

@@ -87,14 +87,14 @@ class Console:
     def _cmd_scope(self, rest: str):
         from bot.scoping.render import scope_markdown
 
-        args, opts = _parse(rest, {"target", "budget", "rate", "unit", "currency", "task", "public"})
+        args, opts = _parse(rest, {"target", "budget", "rate", "unit", "currency", "task", "cv", "public"})
         if len(args) != 1:
             raise UsageError("give one CSV path.", hint="Example: /scope data/clients.csv target=churned")
         result = self.core.scope(
             path=Path(args[0]).expanduser(), target=opts.get("target"), task=opts.get("task", "auto"),
             budget=_num(opts, "budget"), rate=_num(opts, "rate"), unit=opts.get("unit", "day"),
             currency=opts.get("currency", "GBP"), user_id=self.user_id,
-            progress=self._progress,
+            progress=self._progress, cv=opts.get("cv", "auto"),
         )
         text = scope_markdown(result["report"]) + f"\n\nScope id: {result['scope_id']} (use it with /quote)."
         return result["report"], text

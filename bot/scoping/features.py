@@ -137,16 +137,31 @@ class Validation:
         return out
 
 
+CV_CHOICES = ("auto", "kfold", "time", "group")
+
+
 def choose_validation(frame: Table, profile: Profile, target: Target, names: Names, folds: int,
-                      random_state: int) -> Validation:
+                      random_state: int, prefer: str = "auto") -> Validation:
+    """Validation suited to the data: time-ordered when a datetime orders the rows, grouped when an ID
+    repeats, else shuffled (stratified) k-fold. `prefer` forces a kind (kfold, time, group) when the data allows
+    it; forcing shuffled folds on time-ordered data is stated in the note."""
     n = len(target.rows)
+    ordered_by = None
     for col, c in profile.columns.items():
         if col == target.name or c.kind != "datetime" or not c.monotonic or c.unique < 10:
             continue
+        ordered_by = col
+        break
+    if ordered_by is not None and prefer in ("auto", "time"):
         return Validation("time_series", folds,
-                          f"time-ordered: {names.code(col)} orders the rows, so each fold trains on earlier rows and "
-                          "tests on the next block (no shuffling, no peeking at the future).", column=col)
+                          f"time-ordered: {names.code(ordered_by)} orders the rows, so each fold trains on earlier rows "
+                          "and tests on the next block (no shuffling, no peeking at the future).", column=ordered_by)
+    if prefer == "time":
+        return Validation("time_series", folds, "time-ordered as asked (file order): each fold trains on earlier "
+                          "rows and tests on the next block.")
     for col, c in profile.columns.items():
+        if prefer == "kfold":
+            break
         if col == target.name or not c.group_id:
             continue
         s = frame[col]
@@ -165,10 +180,14 @@ def choose_validation(frame: Table, profile: Profile, target: Target, names: Nam
                           f"grouped: {names.code(col)} repeats ({n_groups:,} IDs over {n:,} rows), so all rows of one ID "
                           "stay in the same fold; scores estimate performance on unseen IDs. Shuffled, "
                           f"random_state {random_state}.", column=col, groups=codes)
+    caveat = ""
+    if ordered_by is not None:
+        caveat = (f" Shuffled although {names.code(ordered_by)} orders the rows (as asked): scores may be optimistic "
+                  "for predicting the future.")
     if target.task == "regression":
-        return Validation("kfold", folds, f"shuffled {folds}-fold, random_state {random_state}.")
+        return Validation("kfold", folds, f"shuffled {folds}-fold, random_state {random_state}.{caveat}")
     return Validation("stratified_kfold", folds,
-                      f"shuffled {folds}-fold, stratified by class, random_state {random_state}.")
+                      f"shuffled {folds}-fold, stratified by class, random_state {random_state}.{caveat}")
 
 
 def sample_rows(n: int, size: int, y: np.ndarray, task: str, validation: Validation, random_state: int) -> np.ndarray:

@@ -38,7 +38,14 @@ from bot.scoping.common import fmt_int, warning
 from bot.scoping.convert import convert_table
 from bot.scoping.curve import learning_curve, reading
 from bot.scoping.estimate import estimate, findings, lift_over_dummy, quote, validate_estimate_block
-from bot.scoping.features import Validation, build_matrix, choose_validation, sample_rows, select_features
+from bot.scoping.features import (
+    CV_CHOICES,
+    Validation,
+    build_matrix,
+    choose_validation,
+    sample_rows,
+    select_features,
+)
 from bot.scoping.load import load_table
 from bot.scoping.profile import profile_json, profile_table
 from bot.scoping.target import TASKS, build_target, choose_target, target_summary
@@ -59,6 +66,8 @@ def build_report(request: Any, settings: Any, emit: Emit | None = None,
     rs = limits.random_state
     if request.task not in TASKS:
         raise InputError(f"unknown task '{display_name(request.task)}'.", hint=f"Use one of: {', '.join(TASKS)}.")
+    if request.cv not in CV_CHOICES:
+        raise InputError(f"unknown validation '{display_name(request.cv)}'.", hint=f"Use one of: {', '.join(CV_CHOICES)}.")
     config = validate_estimate_block(request.estimate)
     if request.rate is not None:
         from bot.scoping.estimate import check_rate
@@ -92,7 +101,7 @@ def build_report(request: Any, settings: Any, emit: Emit | None = None,
     warns = list(table.warnings) + profile_warnings(profile, names, target_name) + target_warnings(target, names, n_rows)
     leaks = leak_scan(frame, profile, target, names, rs)
     warns += leak_warnings(leaks, names)
-    validation = choose_validation(frame, profile, target, names, limits.cv_folds, rs)
+    validation = choose_validation(frame, profile, target, names, limits.cv_folds, rs, prefer=request.cv)
     group_col = validation.column if validation.kind == "group_kfold" else None
     features = select_features(profile, target, [lk.column for lk in leaks], group_col=group_col)
     if features.n == 0:

@@ -40,6 +40,7 @@ class ScopeRequest:
     unit: str = "day"
     currency: str = "GBP"
     estimate: dict | None = None
+    cv: str = "auto"            # auto | kfold | time | group: override the validation the data suggests
 
 
 @dataclass
