@@ -47,7 +47,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, SplineTransformer, StandardScaler
 
 ONE_HOT_MAX = 20
 WIDE_FEATURES = 500   # above this many features, boosting works on the WIDE_KEEP best (selected per fold)
@@ -108,6 +108,8 @@ def candidates(n_rows: int, n_features: int, task: str, n_classes: int = 2) -> l
                                           "min_samples_leaf": 1 if small else 2,
                                           "max_samples": None if n_rows <= 6000 else min(1.0, 5000 / (0.8 * n_rows))}),
     ]
+    if n_features <= 60:  # splines on numbers: a cheap way for a linear model to bend (ages, seasons, doses)
+        specs.append(ModelSpec("linear_spline", "linear", {"C": 1.0, "spline": True}))
     if small:
         specs += [
             ModelSpec("linear_c0.1", "linear", {"C": 0.1}),
@@ -152,9 +154,11 @@ def make_estimator(spec: ModelSpec, task: str, categorical: np.ndarray, random_s
     if spec.family == "linear":
         parts = []
         if num_idx:
-            parts.append(("num", Pipeline([("impute", SimpleImputer(strategy="median", add_indicator=True,
-                                                                     keep_empty_features=True)),
-                                           ("scale", StandardScaler())]), num_idx))
+            steps = [("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                     ("scale", StandardScaler())]
+            if p.get("spline"):
+                steps.append(("spline", SplineTransformer(n_knots=5, degree=3, extrapolation="linear")))
+            parts.append(("num", Pipeline(steps), num_idx))
         if cat_idx:
             parts.append(("cat", OneHotEncoder(max_categories=ONE_HOT_MAX, handle_unknown="infrequent_if_exist",
                                                min_frequency=2), cat_idx))
@@ -284,7 +288,7 @@ def fit_predict_holdout(spec: ModelSpec, X_train: np.ndarray, y_train: np.ndarra
 
 
 # Relative cost of a search candidate, from the measured time of a model already run
-_COST = {"linear_c0.1": ("linear", 1.2), "linear_c10": ("linear", 1.5), "extra_trees": ("random_forest", 1.0),
+_COST = {"linear_spline": ("linear", 2.0), "linear_c0.1": ("linear", 1.2), "linear_c10": ("linear", 1.5), "extra_trees": ("random_forest", 1.0),
          "hgb_small": ("hist_gradient_boosting", 1.5), "hgb_slow": ("hist_gradient_boosting", 1.6),
          "hgb_wide": ("hist_gradient_boosting", 2.0)}
 ALWAYS = ("dummy", "linear", "hist_gradient_boosting")
