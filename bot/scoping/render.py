@@ -37,12 +37,14 @@ def scope_markdown(report: dict[str, Any]) -> str:
     dummy = report.get("dummy")
     if best.get("score") is not None:
         base = f" vs dummy {dummy:.3f}" if isinstance(dummy, (int, float)) else ""
-        spread = _std_of(report, best.get("model"), metric)
-        lines.append(f"**Best:** {code_span(_safe(best.get('model')))} {label} **{best['score']:.3f}**{spread}{base}.")
         checked = best.get("checked")
         if checked and checked.get("score") is not None:
-            lines.append(f"Checked on more data: {checked['score']:.3f} ({checked['train_rows']:,} training rows, "
-                         f"{checked['test_rows']:,} held out).")
+            lines.append(f"**Best:** {code_span(_safe(best.get('model')))} {label} **{best['score']:.3f}** trained on "
+                         f"{checked['train_rows']:,} rows and scored on {checked['test_rows']:,} held-out rows{base} "
+                         f"(chosen on the sample: {best.get('selection_score', 0):.3f} in cross-validation).")
+        else:
+            spread = _std_of(report, best.get("model"), metric)
+            lines.append(f"**Best:** {code_span(_safe(best.get('model')))} {label} **{best['score']:.3f}**{spread}{base}.")
     rows = report.get("baselines") or []
     if rows:
         lines.append("")

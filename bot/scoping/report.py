@@ -6,7 +6,9 @@ Report keys (the contract in issue 5, plus extras):
   cv                       {"kind": stratified_kfold|kfold|time_series|group_kfold, "folds", "note", ...}
   baselines                [{"model", "scores": {METRIC: {"mean", "std"}}, "fit_seconds"}], complete CVs only;
                            fit_seconds is the wall time of the model's whole cross-validation
-  best                     {"model", "score"} on `metric` (+ "checked" when selection ran on a sample)
+  best                     {"model", "score"} on `metric`; when selection ran on a sample and the chosen model
+                           was refitted on more rows, "score" is that held-out score, with "selection_score"
+                           (the sample's CV mean) and "checked" (rows, note) beside it
   dummy                    the dummy baseline's score on `metric` (a number; the dummy is also in baselines)
   warnings                 [{"code", "column", "message"}]
   learning_curve           [{"train_size", "score"}]
@@ -132,7 +134,11 @@ def build_report(request: Any, settings: Any, emit: Emit | None = None,
     if len(sel) < n and best is not dummy:
         checked = _check_on_more(best, frame, features, target, validation, plan, n, len(sel), rs)
         if checked:
+            # The headline is what the chosen model reaches trained on more of the data; the sample's
+            # cross-validated score (used to choose it) stays beside it.
             best_json["checked"] = checked
+            best_json["selection_score"] = best_json["score"]
+            best_json["score"] = checked["score"]
 
     # Learning curve -------------------------------------------------------------------------
     emit("learning_curve", {"model": best.spec.name})
