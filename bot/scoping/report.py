@@ -179,6 +179,10 @@ def build_report(request: Any, settings: Any, emit: Emit | None = None,
             warns.append(warning("time_budget", None,
                                  f"the {s['model'].replace('_', ' ')} baseline was skipped to stay inside the "
                                  f"{budget:g} s budget; run again with a larger --budget to include it."))
+        elif s["reason"].startswith("scored on"):
+            warns.append(warning("time_budget", None,
+                                 f"the {s['model'].replace('_', ' ')} baseline was {s['reason']} of {budget:g} s; "
+                                 "run again with a larger --budget for all folds."))
     report["warnings"] = _cap_warnings(warns)
     report["cv"]["sample_rows"] = int(len(sel))
     report["selection"] = {"rows": int(len(sel)), "of": int(n),
