@@ -26,8 +26,10 @@ Progress = Callable[[str, dict[str, Any]], None]
 
 
 class Core:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, one_shot: bool = False):
+        """`one_shot`: the process serves one command and exits (the CLI); workers start lean."""
         self.settings = settings
+        self.one_shot = one_shot
         self._lock = threading.RLock()
 
     # Components ------------------------------------------------------------------------
@@ -57,7 +59,7 @@ class Core:
     def scoper(self):
         from bot.scoping.worker import ScopeRunner
 
-        return ScopeRunner(self.settings)
+        return ScopeRunner(self.settings, one_shot=self.one_shot)
 
     def warm(self) -> None:
         """Load the embedding model and open the index once (long-running fronts call this at start)."""

@@ -180,6 +180,7 @@ def emit(args: argparse.Namespace, result: Any, text: str | None) -> None:
 def _stderr_progress(args: argparse.Namespace):
     if not sys.stderr.isatty():
         return None
+    from bot.scoping.render import leader_text
 
     def progress(stage: str, info: dict) -> None:
         detail = ""
@@ -187,6 +188,8 @@ def _stderr_progress(args: argparse.Namespace):
             detail = f" {info['i']}/{info['n']}"
         if info.get("model"):
             detail += f" {info['model']}"
+        if stage == "baselines":
+            detail += leader_text(info.get("best"))
         sys.stderr.write(f"\r\033[K{stage}{detail}")
         sys.stderr.flush()
         if stage == "done":
@@ -361,13 +364,17 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if not hasattr(args, "handler"):  # e.g. `mlbot rate calc` parsed without a leaf handler
             raise UsageError("missing a subcommand.", hint=f"See `mlbot {args.command} --help`.")
+        if args.command == "scope" and Path(args.file).is_file():
+            from bot.scoping.worker import prestart
+
+            prestart(one_shot=True)  # the worker's imports overlap with settings and logging here
         from bot.app import Core
         from bot.config import load_settings
         from bot.logs import setup_logging
 
         settings = load_settings(args.config, data_dir=args.data_dir)
         setup_logging(settings, verbose=args.verbose)
-        core = Core(settings)
+        core = Core(settings, one_shot=args.command not in ("console", "run"))
         log.info("command %s", args.command)
         return args.handler(args, core) or 0
     except UserError as exc:

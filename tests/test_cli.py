@@ -129,3 +129,24 @@ def test_secrets_never_reach_output_or_logs(tmp_path):
     logs = "".join(p.read_text() for p in (tmp_path / "logs").glob("*"))
     for canary in env.values():
         assert canary not in res.stdout + res.stderr + logs
+
+
+def test_scope_one_shot_writes_report_and_chart(tmp_path):
+    """`mlbot scope` starts a lean worker (chart libraries imported after the scores): the report
+    and the PNG still arrive, and the scope is stored for `mlbot quote --scope`."""
+    from sklearn.datasets import load_wine
+
+    csv = tmp_path / "wine.csv"
+    load_wine(as_frame=True).frame.to_csv(csv, index=False)
+    png = tmp_path / "out" / "chart.png"
+    res = mlbot("scope", str(csv), "--target", "target", "--budget", "3", "--plot", str(png), "--json",
+                data_dir=tmp_path / "data", timeout=180)
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert report["task"] == "multiclass" and report["best"]["score"] > 0.9
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    quote = mlbot("quote", "--scope", report["id"], "--rate", "600", "--unit", "day", "--currency", "GBP", "--json",
+                  data_dir=tmp_path / "data")
+    assert quote.returncode == 0, quote.stderr
+    built = json.loads(quote.stdout)
+    assert 0 < built["total_low"] <= built["total_high"] and built["currency"] == "GBP"

@@ -130,6 +130,10 @@ async def test_progress_from_a_thread_is_throttled_and_ends_on_the_newest_state(
 def test_progress_text_and_token_budget():
     assert progress_text("done", {}) is None
     assert progress_text("profiling", {}) == "⏳ Profiling columns…"
+    line = progress_text("baselines", {"i": 3, "n": 7, "model": "hist_gbm",
+                                       "best": {"model": "logistic", "score": 0.99123, "metric": "roc_auc"}})
+    assert line == "⏳ Baselines 3/7: hist_gbm… · best so far: logistic ROC-AUC 0.991"
+    assert progress_text("baselines", {"i": 1, "n": 7, "model": "dummy", "best": None}) == "⏳ Baselines 1/7: dummy…"
     now = discord.utils.utcnow()
     assert 13 * 60 < token_seconds_left(now, now) <= 14 * 60
     assert token_seconds_left(now - timedelta(minutes=14, seconds=30), now) < 0

@@ -154,6 +154,11 @@ def test_uploaded_bytes_and_progress(runner, tmp_path):
     assert {"profiling", "baselines", "learning_curve", "estimate"} <= set(names)
     first = next(i for s, i in stages if s == "baselines")
     assert first["i"] == 1 and first["model"] == "dummy" and "f1_macro" in first["scores"]
+    # the leader so far travels with each score, so a front can show the first scores at once
+    leaders = [i["best"] for s, i in stages if s == "baselines"]
+    assert leaders[0]["model"] == "dummy" and leaders[0]["metric"] == "f1_macro"
+    assert [b["score"] for b in leaders] == sorted(b["score"] for b in leaders)
+    assert leaders[-1]["score"] > 0.8 and leaders[-1]["model"] != "dummy"
     assert res.report["file"]["name"] == "iris upload.csv"
 
 

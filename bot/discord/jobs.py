@@ -24,6 +24,7 @@ from typing import Any
 import discord
 
 from bot.errors import Busy
+from bot.scoping.render import leader_text
 
 log = logging.getLogger("bot.discord.jobs")
 
@@ -168,7 +169,7 @@ def progress_text(stage: str, info: dict[str, Any]) -> str | None:
         return None
     if stage == "baselines" and "i" in info:
         model = f": {info['model']}" if info.get("model") else ""
-        return f"⏳ Baselines {info['i']}/{info.get('n', '?')}{model}…"
+        return f"⏳ Baselines {info['i']}/{info.get('n', '?')}{model}…{leader_text(info.get('best'))}"
     if stage == "profiling" and "rows" in info and "columns" in info:
         return f"⏳ Profiling {info['rows']:,} rows × {info['columns']:,} columns…"
     names = {"queued": "Waiting for a free worker…", "loading": "Loading the CSV…", "profiling": "Profiling columns…",

@@ -21,13 +21,10 @@ import warnings
 from types import SimpleNamespace
 from typing import Any
 
-# Preloaded in the forkserver (imports only): pandas, pyarrow, scikit-learn, matplotlib's Agg.
-import matplotlib.font_manager  # noqa: F401  (loads the font list once, in the server)
+# Preloaded in the forkserver (imports only): pandas, pyarrow, scikit-learn (matplotlib: _plot_env).
 import numpy as np  # noqa: F401
 import pandas as pd  # noqa: F401
 import pyarrow as pa
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
-from matplotlib.figure import Figure  # noqa: F401
 
 from bot.config import Scope
 from bot.errors import UserError

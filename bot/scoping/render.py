@@ -19,6 +19,14 @@ PHASE_LABEL = {"discovery": "Discovery", "data_preparation": "Data preparation",
                "evaluation": "Evaluation", "deployment_handover": "Deployment and handover"}
 
 
+def leader_text(best: Any) -> str:
+    """' best so far: hist_gbm ROC-AUC 0.991' (the first scores, shown while the rest run)."""
+    if not isinstance(best, dict) or not isinstance(best.get("score"), (int, float)):
+        return ""
+    metric = METRIC_LABEL.get(str(best.get("metric")), str(best.get("metric") or "score"))
+    return f" · best so far: {best.get('model')} {metric} {best['score']:.3f}"
+
+
 def scope_markdown(report: dict[str, Any]) -> str:
     metric = report.get("metric") or ""
     label = METRIC_LABEL.get(metric, metric)

@@ -120,9 +120,16 @@ def build_report(request: Any, settings: Any, emit: Emit | None = None,
     plan = bl.Plan(started=time.monotonic(), budget=budget)
     metric = target.metric
 
+    leader: dict[str, Any] = {}
+
     def on_result(i: int, total: int, res: bl.CVResult) -> None:
+        # The first scores reach the user as progress: the leader so far (the dummy until a model beats it).
+        score = res.mean(metric)
+        if np.isfinite(score) and (not leader or score > leader["score"]):
+            leader.update(model=res.spec.name, score=round(score, 4), metric=metric)
         emit("baselines", {"i": i, "n": total, "model": res.spec.name,
-                           "scores": {m: v["mean"] for m, v in res.summary(target.task).items()}})
+                           "scores": {m: v["mean"] for m, v in res.summary(target.task).items()},
+                           "best": dict(leader) if leader else None})
 
     results, skipped = bl.run_baselines(X, y, splits, target.task, features.categorical, len(target.classes),
                                         target.positive, rs, plan, on_result)

@@ -25,6 +25,7 @@ from bot.errors import LimitExceeded, UserError
 
 log = logging.getLogger(__name__)
 PRELOAD = ["bot.scoping._worker_env", "bot.scoping.job"]
+PRELOAD_PLOT = "bot.scoping._plot_env"  # long-running fronts only: a one-shot run imports it after the scores
 Progress = Callable[[str, dict[str, Any]], None]
 
 
@@ -63,8 +64,11 @@ _KINDS["WorkerCrashed"] = WorkerCrashed
 
 
 class ScopeRunner:
-    def __init__(self, settings: Any):
+    def __init__(self, settings: Any, *, one_shot: bool = False):
+        """`one_shot`: this process runs one job and exits (the CLI), so the forkserver preloads only
+        what the first scores need; long-running fronts preload the chart libraries too."""
         self.settings = settings
+        self.preload = PRELOAD if one_shot else [*PRELOAD, PRELOAD_PLOT]
         self._ctx: Any = None
         self._lock = threading.Lock()
         self._active: set[Any] = set()
@@ -74,9 +78,7 @@ class ScopeRunner:
     def _context(self):
         with self._lock:
             if self._ctx is None:
-                ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(PRELOAD)
-                self._ctx = ctx
+                self._ctx = _forkserver(self.preload)
             return self._ctx
 
     def warm(self) -> None:
@@ -185,6 +187,21 @@ class ScopeRunner:
                                 hint="Upload a sample of the rows or fewer columns, then try again.")
         raise WorkerCrashed(f"the scope worker stopped unexpectedly (exit code {code}).",
                             hint="Try again; if it happens again with this file, upload a sample or fewer columns.")
+
+
+def prestart(*, one_shot: bool) -> None:
+    """Start the forkserver's imports now, before settings and the rest of the front load (the CLI
+    calls this first thing for `mlbot scope`, so the two overlap on the two cores)."""
+    _forkserver(PRELOAD if one_shot else [*PRELOAD, PRELOAD_PLOT])
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+
+def _forkserver(preload: list[str]) -> Any:
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(preload)
+    return ctx
 
 
 def _entry(conn: Any, job: dict[str, Any]) -> None:
