@@ -216,7 +216,7 @@ def cmd_scope(args, core) -> int:
 
     result = core.scope(path=Path(args.file), target=args.target, task=args.task, budget=args.budget,
                         rate=args.rate, unit=args.unit, currency=args.currency, user_id=args.user,
-                        progress=_stderr_progress(args), cv=args.cv)
+                        progress=_stderr_progress(args), cv=args.cv, chart=bool(args.plot))
     if args.plot and result.get("chart_png"):
         args.plot.parent.mkdir(parents=True, exist_ok=True)
         args.plot.write_bytes(result["chart_png"])

@@ -173,6 +173,9 @@ def test_core_scope_stores_the_report(tmp_path):
         path = _write(frame, tmp_path, "wine.csv")
         out = core.scope(path=path, target="target", budget=2, user_id="u1")
         assert out["scope_id"] and out["report"]["task"] == "multiclass"
+        assert out["chart_png"][:4] == b"\x89PNG"
+        lean = core.scope(path=path, target="target", budget=2, user_id="u2", chart=False)  # CLI without --plot
+        assert lean["chart_png"] is None and lean["report"]["best"]["score"] == out["report"]["best"]["score"]
         latest = core.latest_scope("u1")
         assert latest is not None and latest[1]["target"] == "target"
     finally:

@@ -220,7 +220,7 @@ def build_report(request: Any, settings: Any, emit: Emit | None = None,
         report["quote"] = quote(report["estimate"], rate=float(request.rate), unit=request.unit,
                                 currency=request.currency, hours_per_day=hpd)
     missing = [(names.show(c.name), c.missing_share) for c in profile.columns.values()]
-    png = _chart(report, missing)
+    png = _chart(report, missing) if getattr(request, "chart", True) else None
     report["seconds"] = round(time.monotonic() - started, 2)
     return report, png
 

@@ -42,6 +42,7 @@ class ScopeRequest:
     currency: str = "GBP"
     estimate: dict | None = None
     cv: str = "auto"            # auto | kfold | time | group: override the validation the data suggests
+    chart: bool = True          # draw the PNG chart (a CLI run without --plot skips it)
 
 
 @dataclass
