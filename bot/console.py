@@ -87,23 +87,34 @@ class Console:
     def _cmd_scope(self, rest: str):
         from bot.scoping.render import scope_markdown
 
-        args, opts = _parse(rest, {"target", "budget", "rate", "unit", "currency", "task", "cv", "public"})
+        args, opts = _parse(rest, {"target", "budget", "rate", "unit", "currency", "task", "cv", "public", "plot"})
         if len(args) != 1:
             raise UsageError("give one CSV path.", hint="Example: /scope data/clients.csv target=churned")
         result = self.core.scope(
             path=Path(args[0]).expanduser(), target=opts.get("target"), task=opts.get("task", "auto"),
             budget=_num(opts, "budget"), rate=_num(opts, "rate"), unit=opts.get("unit", "day"),
             currency=opts.get("currency", "GBP"), user_id=self.user_id,
-            progress=self._progress, cv=opts.get("cv", "auto"),
+            progress=self._progress, cv=opts.get("cv", "auto"), chart=bool(opts.get("plot")),
         )
         text = scope_markdown(result["report"]) + f"\n\nScope id: {result['scope_id']} (use it with /quote)."
+        if opts.get("plot") and result.get("chart_png"):
+            chart = Path(opts["plot"]).expanduser()
+            try:
+                chart.parent.mkdir(parents=True, exist_ok=True)
+                chart.write_bytes(result["chart_png"])
+                text += f"\nChart written to {chart}."
+            except OSError as exc:
+                text += f"\nThe chart could not be written to {chart} ({exc.strerror or 'error'})."
         return result["report"], text
 
     def _progress(self, stage: str, info: dict[str, Any]) -> None:
         if self.json_mode:
             return
         if stage == "baselines" and "i" in info:
-            self._say(f"... baselines {info['i']}/{info.get('n', '?')}: {info.get('model', '')}")
+            from bot.scoping.render import leader_text
+
+            self._say(f"... baselines {info['i']}/{info.get('n', '?')}: {info.get('model', '')}"
+                      f"{leader_text(info.get('best'))}")
         elif stage not in ("done",):
             self._say(f"... {stage}")
 

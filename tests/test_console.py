@@ -61,3 +61,17 @@ def test_console_json_gives_one_document_per_line(tmp_path):
     assert lines[0]["currency"] == "EUR" and lines[0]["day_rate"] > 0
     assert lines[1]["error"]["code"] and "nowhere" in lines[1]["error"]["message"]
     assert "/ask" in lines[2]["help"]
+
+
+def test_console_scope_shows_the_leader_and_writes_the_chart(tmp_path):
+    from sklearn.datasets import load_iris
+
+    csv = tmp_path / "iris.csv"
+    load_iris(as_frame=True).frame.to_csv(csv, index=False)
+    png = tmp_path / "charts" / "iris.png"
+    res = mlbot("console", data_dir=tmp_path / "data", timeout=180,
+                stdin=f"/scope {csv} target=target budget=3 plot={png}\n/quote rate=500 unit=day currency=EUR\n")
+    assert res.returncode == 0, res.stderr
+    assert "best so far: linear macro F1" in res.stdout  # the first scores, while the rest run
+    assert f"Chart written to {png}" in res.stdout and png.read_bytes()[:4] == b"\x89PNG"
+    assert "EUR" in res.stdout and "Traceback" not in res.stdout + res.stderr
