@@ -138,3 +138,15 @@ def test_no_temporary_files_and_concurrent_jobs(runner):
     leaked += [os.path.join(tmp, n) for n in new if os.path.isfile(os.path.join(tmp, n))
                and marker in Path(tmp, n).read_bytes()]
     assert not leaked
+
+
+def test_forkserver_does_not_hold_the_fronts_stdout(runner):
+    """Jobs talk through their pipe only; the server's stdout/stderr are /dev/null, so a piped
+    `mlbot scope --json | jq` ends when mlbot does, not when the server finishes tearing down."""
+    from multiprocessing import forkserver
+
+    pid = forkserver._forkserver._forkserver_pid
+    assert pid is not None
+    for fd in (1, 2):
+        assert os.readlink(f"/proc/{pid}/fd/{fd}") == os.devnull
+    assert os.readlink(f"/proc/{os.getpid()}/fd/1") != os.devnull  # ours is untouched

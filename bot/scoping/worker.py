@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import sys
 import threading
 import time
 import uuid
@@ -85,9 +87,7 @@ class ScopeRunner:
     def warm(self) -> None:
         """Start the forkserver now (it imports the heavy libraries once)."""
         self._context()
-        from multiprocessing import forkserver
-
-        forkserver.ensure_running()
+        _ensure_forkserver()
 
     def close(self) -> None:
         with self._lock:
@@ -99,6 +99,7 @@ class ScopeRunner:
     def run(self, request: ScopeRequest, *, progress: Progress | None = None,
             timeout: float | None = None) -> ScopeResult:
         ctx = self._context()
+        _ensure_forkserver()
         limit = float(timeout or self.settings.scope.hard_timeout_seconds)
         job_id = uuid.uuid4().hex[:8]
         fields = {k: v for k, v in asdict(request).items() if k != "data"}
@@ -194,9 +195,45 @@ def prestart(*, one_shot: bool) -> None:
     """Start the forkserver's imports now, before settings and the rest of the front load (the CLI
     calls this first thing for `mlbot scope`, so the two overlap on the two cores)."""
     _forkserver(PRELOAD if one_shot else [*PRELOAD, PRELOAD_PLOT])
+    _ensure_forkserver()
+
+
+_start_lock = threading.Lock()
+
+
+def _ensure_forkserver() -> None:
+    """Start the forkserver (if it is not running) with stdout and stderr on /dev/null.
+
+    Jobs talk through their pipe only, so nothing of theirs belongs on the front's terminal (a
+    library's stray print, a traceback from a crash). And the server must not hold the front's
+    stdout: a one-shot `mlbot scope --json | jq` would otherwise wait for the server's own
+    teardown (pandas, scikit-learn: most of a second) after the answer was written.
+    """
     from multiprocessing import forkserver
 
-    forkserver.ensure_running()
+    with _start_lock:
+        if getattr(forkserver._forkserver, "_forkserver_pid", None) is not None:
+            forkserver.ensure_running()  # checks that it is alive, restarts it if not
+            return
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
+        saved: list[int] = []
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            for fd in (1, 2):
+                saved.append(os.dup(fd))
+                os.dup2(devnull, fd)
+            forkserver.ensure_running()
+        except OSError:
+            forkserver.ensure_running()
+        finally:
+            for fd, copy in zip((1, 2), saved, strict=False):
+                os.dup2(copy, fd)
+                os.close(copy)
+            os.close(devnull)
 
 
 def _forkserver(preload: list[str]) -> Any:
