@@ -218,8 +218,12 @@ def cmd_scope(args, core) -> int:
                         rate=args.rate, unit=args.unit, currency=args.currency, user_id=args.user,
                         progress=_stderr_progress(args), cv=args.cv, chart=bool(args.plot))
     if args.plot and result.get("chart_png"):
-        args.plot.parent.mkdir(parents=True, exist_ok=True)
-        args.plot.write_bytes(result["chart_png"])
+        try:
+            args.plot.parent.mkdir(parents=True, exist_ok=True)
+            args.plot.write_bytes(result["chart_png"])
+        except OSError as exc:
+            raise InputError(f"could not write the chart to {args.plot} ({exc.strerror or 'error'}); the scope is "
+                             f"saved as {result['scope_id']}.", hint="Pick a --plot path in a folder you can write to.") from None
     report = result["report"]
     text = scope_markdown(report) + f"\n\nScope id: {result['scope_id']} (use it with `mlbot quote --scope`)."
     emit(args, report, text)
@@ -367,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "scope" and Path(args.file).is_file():
             from bot.scoping.worker import prestart
 
-            prestart(one_shot=True)  # the worker's imports overlap with settings and logging here
+            prestart()  # the worker's imports overlap with settings and logging here
         from bot.app import Core
         from bot.config import load_settings
         from bot.logs import setup_logging

@@ -18,6 +18,7 @@ from bot.app import Core
 from bot.errors import InputError, UsageError, UserError
 from bot.logs import new_error_id
 from bot.render import answer_text, help_text, ingest_text, kb_list_text
+from bot.scoping.render import leader_text
 
 PROMPT = "mlbot> "
 
@@ -104,15 +105,14 @@ class Console:
                 chart.write_bytes(result["chart_png"])
                 text += f"\nChart written to {chart}."
             except OSError as exc:
-                text += f"\nThe chart could not be written to {chart} ({exc.strerror or 'error'})."
+                text += (f"\nThe chart could not be written to {chart} ({exc.strerror or 'error'}); "
+                         "give plot= a path in a folder you can write to.")
         return result["report"], text
 
     def _progress(self, stage: str, info: dict[str, Any]) -> None:
         if self.json_mode:
             return
         if stage == "baselines" and "i" in info:
-            from bot.scoping.render import leader_text
-
             self._say(f"... baselines {info['i']}/{info.get('n', '?')}: {info.get('model', '')}"
                       f"{leader_text(info.get('best'))}")
         elif stage not in ("done",):

@@ -150,3 +150,9 @@ def test_scope_one_shot_writes_report_and_chart(tmp_path):
     assert quote.returncode == 0, quote.stderr
     built = json.loads(quote.stdout)
     assert 0 < built["total_low"] <= built["total_high"] and built["currency"] == "GBP"
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    bad = mlbot("scope", str(csv), "--target", "target", "--budget", "2", "--plot", str(blocker / "chart.png"),
+                data_dir=tmp_path / "data", timeout=180)
+    assert bad.returncode == 2 and "could not write the chart" in bad.stderr and "--plot" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -11,6 +11,7 @@ message saying what to do, and the next job starts clean.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -71,7 +72,7 @@ class ScopeRunner:
         """`one_shot`: this process runs one job and exits (the CLI), so the forkserver preloads only
         what the first scores need; long-running fronts preload the chart libraries too."""
         self.settings = settings
-        self.preload = PRELOAD if one_shot else [*PRELOAD, PRELOAD_PLOT]
+        self.preload = _preload(one_shot)
         self._ctx: Any = None
         self._lock = threading.Lock()
         self._active: set[Any] = set()
@@ -191,11 +192,15 @@ class ScopeRunner:
                             hint="Try again; if it happens again with this file, upload a sample or fewer columns.")
 
 
-def prestart(*, one_shot: bool) -> None:
-    """Start the forkserver's imports now, before settings and the rest of the front load (the CLI
-    calls this first thing for `mlbot scope`, so the two overlap on the two cores)."""
-    _forkserver(PRELOAD if one_shot else [*PRELOAD, PRELOAD_PLOT])
+def prestart() -> None:
+    """Start a one-shot forkserver's imports now, before settings and the rest of the front load
+    (the CLI calls this first thing for `mlbot scope`, so the two overlap on the two cores)."""
+    _forkserver(_preload(one_shot=True))
     _ensure_forkserver()
+
+
+def _preload(one_shot: bool) -> list[str]:
+    return PRELOAD if one_shot else [*PRELOAD, PRELOAD_PLOT]
 
 
 _start_lock = threading.Lock()
@@ -215,25 +220,31 @@ def _ensure_forkserver() -> None:
         if getattr(forkserver._forkserver, "_forkserver_pid", None) is not None:
             forkserver.ensure_running()  # checks that it is alive, restarts it if not
             return
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError, AttributeError):
-                pass
-        saved: list[int] = []
-        devnull = os.open(os.devnull, os.O_WRONLY)
         try:
-            for fd in (1, 2):
-                saved.append(os.dup(fd))
-                os.dup2(devnull, fd)
+            with _output_to_devnull():
+                forkserver.ensure_running()
+        except OSError:  # no /dev/null or no free descriptor: start it with our streams
             forkserver.ensure_running()
-        except OSError:
-            forkserver.ensure_running()
-        finally:
-            for fd, copy in zip((1, 2), saved, strict=False):
-                os.dup2(copy, fd)
-                os.close(copy)
-            os.close(devnull)
+
+
+@contextlib.contextmanager
+def _output_to_devnull():
+    """File descriptors 1 and 2 point at /dev/null inside the block (children inherit that)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+    saved: list[int] = []
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        for fd in (1, 2):
+            saved.append(os.dup(fd))
+            os.dup2(devnull, fd)
+        yield
+    finally:
+        for fd, copy in zip((1, 2), saved, strict=False):
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(devnull)
 
 
 def _forkserver(preload: list[str]) -> Any:
