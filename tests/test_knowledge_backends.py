@@ -52,6 +52,19 @@ def test_http_mode_shares_one_index_between_processes(tmp_path, small_guides, ch
     assert reader.kb_list()["chunks_total"] == writer.kb_list()["chunks_total"] > 0
 
 
+def test_http_mode_a_change_reaches_every_process_at_its_next_question(tmp_path, small_guides, chroma_server):
+    http = {"vectorstore.mode": "http", "vectorstore.host": "127.0.0.1", "vectorstore.port": chroma_server}
+    writer = make_core(tmp_path / "a", **http)
+    writer.ingest([small_guides / "ip"])
+    reader = make_core(tmp_path / "b", **http)
+    question = "What is data leakage and how do I avoid it in cross-validation?"
+    assert not any(s["source"].endswith("data-leakage.md") for s in reader.ask(question)["sources"])
+    writer.ingest([small_guides / "methodology"])  # no pause: the very next question sees it
+    assert any(s["source"].endswith("data-leakage.md") for s in reader.ask(question)["sources"][:3])
+    writer.kb_remove("data-leakage.md")
+    assert not any(s["source"].endswith("data-leakage.md") for s in reader.ask(question)["sources"])
+
+
 def test_http_mode_unreachable_server_is_clear(tmp_path):
     core = make_core(tmp_path / "d", **{"vectorstore.mode": "http", "vectorstore.host": "127.0.0.1",
                                         "vectorstore.port": free_port()})

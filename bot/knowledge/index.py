@@ -16,6 +16,8 @@ import logging
 import os
 import threading
 import time
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,8 @@ class GuideIndex:
         self._chunks = None
         self._registry = None
         self._sections = None
+        self._changing = False  # inside `changes()`
+        self._touched = False  # the content changed in this `changes()` block (the token was bumped)
 
     # Opening -------------------------------------------------------------------------------
     @property
@@ -168,10 +172,12 @@ class GuideIndex:
         return out
 
     def add_sections(self, names: list[str], vectors) -> None:
+        self._touch()
         self.sections().upsert(ids=[section_id(n) for n in names], embeddings=vectors, documents=names)
 
     def drop(self) -> None:
         client = self.client()
+        self._touch()
         for name in (self.settings.vectorstore.collection, self.settings.vectorstore.collection + "__guides",
                      self.settings.vectorstore.collection + "__sections"):
             try:
@@ -179,6 +185,8 @@ class GuideIndex:
             except Exception:  # noqa: BLE001 - absent is fine
                 pass
         self._chunks = self._registry = self._sections = None
+        if self._changing:
+            self.bump()  # the new registry starts with a fresh token, never an empty one
 
     # Registry --------------------------------------------------------------------------------
     def guides(self) -> dict[str, dict[str, Any]]:
@@ -196,20 +204,52 @@ class GuideIndex:
     def put_guide(self, source: str, record: dict[str, Any], chunk_ids: list[str]) -> None:
         meta = {k: v for k, v in record.items() if isinstance(v, (str, int, float, bool)) and k != "chunk_ids"}
         meta["source"] = source
+        self._touch()
         self.registry().upsert(ids=[_rid(source)], documents=[json.dumps(chunk_ids)], metadatas=[meta],
                                embeddings=[[0.0, 0.0]])
 
     def delete_guide(self, source: str) -> None:
+        self._touch()
         self.registry().delete(ids=[_rid(source)])
 
-    def generation(self) -> int:
-        got = self.registry().get(ids=[STATE_ID], include=["metadatas"])
-        return int(got["metadatas"][0].get("generation", 0)) if got["ids"] else 0
+    def generation(self) -> str:
+        """The index's current version token: a new random value whenever its content may have changed.
 
-    def bump(self) -> None:
-        gen = self.generation() + 1
+        Readers compare it with the token their in-memory corpus (or its snapshot on disk) was read at;
+        a token never repeats, so a dropped and rebuilt index can never look like an older one.
+        """
+        got = self.registry().get(ids=[STATE_ID], include=["metadatas"])
+        return str(got["metadatas"][0].get("generation", "")) if got["ids"] else ""
+
+    @contextmanager
+    def changes(self):
+        """A block of writes. The token is bumped before the first change (so no reader trusts a copy
+        from before it, even if the process dies mid-write) and again at the end (so a copy read
+        mid-write is refreshed). A block that changes nothing keeps the token."""
+        self._changing, self._touched = True, False
+        try:
+            yield
+        finally:
+            self._changing = False
+            if self._touched:
+                self._touched = False
+                self.bump()
+
+    @property
+    def writing(self) -> bool:
+        """This process is inside a block of writes (what it reads now may be half-written)."""
+        return self._changing
+
+    def _touch(self) -> None:
+        if self._changing and not self._touched:
+            self._touched = True
+            self.bump()
+
+    def bump(self) -> str:
+        token = uuid.uuid4().hex
         self.registry().upsert(ids=[STATE_ID], documents=["state"], embeddings=[[0.0, 0.0]],
-                               metadatas=[{"generation": gen, "updated": time.time()}])
+                               metadatas=[{"generation": token, "updated": time.time()}])
+        return token
 
     # Chunks ------------------------------------------------------------------------------------
     def existing_ids(self, ids: list[str]) -> set[str]:
@@ -220,18 +260,17 @@ class GuideIndex:
         return found
 
     def add(self, ids: list[str], vectors, documents: list[str], metadatas: list[dict]) -> None:
+        self._touch()
         self.chunks(create=True).upsert(ids=ids, embeddings=vectors, documents=documents, metadatas=metadatas)
 
     def delete_chunks(self, ids: list[str]) -> None:
+        self._touch()
         col = self.chunks(create=True)
         for start in range(0, len(ids), 500):
             col.delete(ids=ids[start : start + 500])
 
     def count(self) -> int:
         return self.chunks().count()
-
-    def all_chunks(self) -> dict[str, list]:
-        return self.chunks().get(include=["documents", "metadatas"])
 
     def query(self, vector, n: int) -> dict[str, list]:
         col = self.chunks()

@@ -28,8 +28,6 @@ from bot.knowledge.lexical import BM25, words
 log = logging.getLogger(__name__)
 
 _MEMORY_LIMIT = 60_000
-DIRTY = ".writing"  # present while an ingest or removal is changing the index
-_HTTP_RECHECK_SECONDS = 2.0
 
 
 @dataclass
@@ -65,7 +63,7 @@ class Corpus:
     headings: np.ndarray | None  # the vector of each chunk's heading path
     bm25: BM25
     tokens: list[set[str]]
-    generation: int
+    generation: str  # the index's version token when this copy was read
     position: dict[str, int] = field(default_factory=dict)
 
 
@@ -83,13 +81,19 @@ class Retriever:
             self._corpus = None
 
     def corpus(self) -> Corpus:
+        """The in-memory copy of the index (loaded on first use)."""
         with self._lock:
-            if self._corpus is not None and self.settings.vectorstore.mode == "http":
-                now = time.monotonic()
-                if now - self._checked > _HTTP_RECHECK_SECONDS:
-                    self._checked = now
-                    if self.index.generation() != self._corpus.generation:
-                        self._corpus = None
+            if self._corpus is None:
+                self._corpus = self._load()
+            return self._corpus
+
+    def refresh(self) -> Corpus:
+        """The copy, checked against the live index first: a change made by any process since it was
+        read (ingest, removal, reindex, here or elsewhere) is picked up now. One small read per call."""
+        with self._lock:
+            if self._corpus is not None and self.index.generation() != self._corpus.generation:
+                log.info("index changed; reloading the corpus")
+                self._corpus = None
             if self._corpus is None:
                 self._corpus = self._load()
             return self._corpus
@@ -103,12 +107,14 @@ class Retriever:
 
     def _load(self) -> Corpus:
         started = time.monotonic()
-        raw = self._read_snapshot()
+        token = self.index.generation()  # read before the content: a change after this is seen next time
+        raw = self._read_snapshot(token)
         source = "snapshot"
         if raw is None:
-            raw = self._read_chroma()
+            raw = self._read_chroma(token)
             source = "chroma"
-            self._write_snapshot(raw)
+            if not self.index.writing:  # a copy read mid-write is never kept on disk
+                self._write_snapshot(raw)
         ids, texts, metas, vectors, headings, generation = raw
         docs = [words(f"{m.get('section', '')} {m.get('tags', '')} {t}") for t, m in zip(texts, metas, strict=True)]
         corpus = Corpus(ids=ids, texts=texts, metas=metas, vectors=vectors, headings=headings, bm25=BM25(docs),
@@ -117,7 +123,7 @@ class Retriever:
         log.info("corpus loaded chunks=%d from=%s seconds=%.2f", len(ids), source, time.monotonic() - started)
         return corpus
 
-    def _read_chroma(self):
+    def _read_chroma(self, token: str):
         col = self.index.chunks()
         count = col.count()
         include = ["documents", "metadatas"] + (["embeddings"] if count <= _MEMORY_LIMIT else [])
@@ -131,31 +137,34 @@ class Retriever:
             found = self.index.section_vectors(sorted(set(names)))
             zero = np.zeros(vectors.shape[1], dtype=np.float32)
             headings = np.asarray([found.get(n, zero) for n in names], dtype=np.float32)
-        return ids, texts, metas, vectors, headings, self.index.generation()
+        return ids, texts, metas, vectors, headings, token
 
-    def _read_snapshot(self):
-        """The snapshot is a read cache of the chunk collection, valid while no write is in progress."""
+    def _read_snapshot(self, token: str):
+        """The snapshot is a read cache of the chunk collection, valid while the index keeps the token
+        it was read at (every write changes the token before it changes anything else)."""
         folder = self._snapshot
-        if folder is None or not (folder / "corpus.json").is_file() or (self.index.path / DIRTY).exists():
+        if folder is None or not token or not (folder / "corpus.json").is_file():
             return None
         try:
             data = json.loads((folder / "corpus.json").read_text(encoding="utf-8"))
-            arrays = np.load(folder / "vectors.npz")
             if data.get("model") != self.index.model_id:
                 self.index.chunks()  # raises the clear model-mismatch error
                 return None
-            if int(arrays["generation"]) != data["generation"]:
+            if str(data.get("generation")) != token:
+                return None
+            arrays = np.load(folder / "vectors.npz")
+            if str(arrays["generation"]) != token:
                 return None
             vectors = arrays["vectors"] if arrays["vectors"].size else None
             headings = arrays["headings"] if arrays["headings"].size else None
-            return data["ids"], data["texts"], data["metas"], vectors, headings, data["generation"]
+            return data["ids"], data["texts"], data["metas"], vectors, headings, token
         except (OSError, ValueError, KeyError):
             return None
 
     def _write_snapshot(self, raw) -> None:
         folder = self._snapshot
         ids, texts, metas, vectors, headings, generation = raw
-        if folder is None or vectors is None:
+        if folder is None or vectors is None or not generation:
             return
         try:
             folder.mkdir(parents=True, exist_ok=True)

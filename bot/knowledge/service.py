@@ -115,12 +115,10 @@ class KnowledgeBase:
     def ingest(self, paths: list[Path], *, prune: bool = False, progress: Progress | None = None) -> dict[str, Any]:
         started = time.monotonic()
         files, ignored = self._collect(paths)
-        with self._write_lock, self._writing():
+        with self._writing():
             result = self._ingest_files(files, progress=progress)
             if prune:
                 result["removed"] = self._prune([p.resolve() for p in paths if p.is_dir()], files)
-            if result["added"] or result["updated"] or result["removed"]:
-                self.index.bump()
         result.update(ignored=ignored, seconds=round(time.monotonic() - started, 3))
         log.info("ingest files=%d added=%d updated=%d unchanged=%d failed=%d chunks_added=%d seconds=%.2f",
                  len(files), result["added"], result["updated"], result["unchanged"], len(result["failed"]),
@@ -231,20 +229,16 @@ class KnowledgeBase:
 
     @contextmanager
     def _writing(self):
-        """Mark the index as being written (the read snapshot is ignored meanwhile), then refresh it."""
-        from bot.knowledge.retrieve import DIRTY
-
-        marker = self.index.path / DIRTY
-        if self.settings.vectorstore.mode == "persistent":
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.touch()
-        self.retriever.invalidate()
-        yield
-        self.retriever.invalidate()
-        if self.index.exists():
-            marker.unlink(missing_ok=True)
-            self.retriever.corpus()  # rebuilds the snapshot
-        marker.unlink(missing_ok=True)
+        """One write at a time in this process; the index's token changes with the first change, so every
+        process (this one included) reloads at its next question. The copy is refreshed after a write."""
+        with self._write_lock:
+            try:
+                with self.index.changes():
+                    yield
+            finally:
+                self.retriever.invalidate()
+            if self.index.exists():
+                self.retriever.corpus()  # rebuilds the copy (and its snapshot) now, not at the next question
 
     # List, remove, reindex -----------------------------------------------------------------------
     def list_guides(self) -> dict[str, Any]:
@@ -259,12 +253,11 @@ class KnowledgeBase:
         return {"model": self.index.model_id, "guides": guides, "chunks_total": self.index.count()}
 
     def remove(self, source: str) -> dict[str, Any]:
-        with self._write_lock, self._writing():
+        with self._writing():
             self.index.chunks()
             guides = self.index.guides()
             match = self._match_source(source, list(guides))
             chunks = self._remove_source(match)
-            self.index.bump()
         log.info("kb remove chunks=%d", chunks)
         return {"source": match, "chunks": chunks, "removed": True}
 
@@ -298,13 +291,12 @@ class KnowledgeBase:
     def reindex(self, *, progress: Progress | None = None) -> dict[str, Any]:
         """Rebuild from the stored guide files (e.g. after changing the embedding model)."""
         started = time.monotonic()
-        with self._write_lock, self._writing():
+        with self._writing():
             sources = list(self.index.guides()) if self.index.exists() else []
             paths = [self._source_path(s) for s in sources]
             missing = [s for s, p in zip(sources, paths, strict=True) if not p.is_file()]
             self.index.drop()
             result = self._ingest_files([p for p in paths if p.is_file()], progress=progress)
-            self.index.bump()
         result["failed"] += [{"path": s, "reason": "the file no longer exists"} for s in missing]
         return result | {"ignored": 0, "seconds": round(time.monotonic() - started, 3)}
 
@@ -319,7 +311,8 @@ class KnowledgeBase:
         if len(question) > limit:
             raise InputError(f"the question is {len(question)} characters long; the limit is {limit}.",
                              hint="Ask a shorter, more specific question.")
-        self.retriever.corpus()  # a missing index or one built with another model is a clear error first
+        self.retriever.refresh()  # a change to the index since the last question is seen now; a missing
+        # index or one built with another model is a clear error first
         history = self.store.turns(conversation_id, self.settings.conversations.max_turns) if conversation_id else []
         standalone = self._standalone(question, history)
         qvec = encode(self.embeddings, [standalone])[0]
