@@ -53,7 +53,7 @@ def chunk_texts(core: Core, folder: Path) -> list[str]:
 
 def synthetic_corpus(folder: Path, n_chunks: int, seed: int = 0) -> None:
     """Guides of recombined real sentences: 50 sections per guide, one chunk per section."""
-    from bot.knowledge.answer import split_sentences
+    from bot.knowledge.compose import split_sentences
 
     rng = random.Random(seed)
     sentences = []

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bot.errors import InputError
-from bot.knowledge.answer import split_sentences
+from bot.knowledge.compose import split_sentences
 from tests.conftest import ROOT, make_core
 
 

@@ -141,13 +141,13 @@ def test_a_failed_ingest_leaves_nothing_that_hides_the_index(tmp_path, monkeypat
     core.ingest([src / "g0.md"])
     core.ask("What matters for freelance deposits?")
     kb = core.knowledge
-    real = kb._embed_and_store
+    real = kb.ingestor._embed_and_store
 
     def half_then_fail(items, progress):
         real(items[:8], progress)
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(kb, "_embed_and_store", half_then_fail)
+    monkeypatch.setattr(kb.ingestor, "_embed_and_store", half_then_fail)
     try:
         core.ingest([src])
     except RuntimeError:

@@ -170,3 +170,15 @@ def compose(picked: list[Sentence], hits: list[Hit]) -> tuple[str, list[Hit]]:
         paragraphs[-1].append(f"{text} [{n}]")
     body = "\n\n".join(" ".join(p) for p in paragraphs)
     return body, [hits[i] for i in cited]
+
+
+def footer(card, hits: list[Hit]) -> str:
+    """The skill's disclaimer and, for IP and rates, the jurisdictions of the cited guides."""
+    parts = []
+    if card and card.disclaimer:
+        parts.append(card.disclaimer.strip())
+    jurisdictions = sorted({str(h.meta.get("jurisdiction")) for h in hits
+                            if h.meta.get("jurisdiction") and str(h.meta.get("jurisdiction")).lower() != "any"})
+    if jurisdictions and card and card.name in ("ip", "rates"):
+        parts.append(f"Jurisdiction of the cited guides: {'; '.join(jurisdictions)[:200]}.")
+    return ("\n\n_" + " ".join(parts) + "_") if parts else ""
