@@ -19,7 +19,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (
     conversation TEXT NOT NULL, user_id TEXT NOT NULL, idx INTEGER NOT NULL,
     question TEXT NOT NULL, standalone TEXT NOT NULL, skill TEXT, private INTEGER NOT NULL,
-    created REAL NOT NULL, expires REAL NOT NULL, PRIMARY KEY (conversation, idx));
+    created REAL NOT NULL, expires REAL NOT NULL, meta TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (conversation, idx));
 CREATE INDEX IF NOT EXISTS turns_user ON turns(user_id);
 CREATE TABLE IF NOT EXISTS scopes (
     id TEXT PRIMARY KEY, user_id TEXT NOT NULL, created REAL NOT NULL, report TEXT NOT NULL);
@@ -61,6 +61,9 @@ class Store:
             if not self._ready:
                 con.execute("PRAGMA journal_mode=WAL")
                 con.executescript(_SCHEMA)
+                columns = {row[1] for row in con.execute("PRAGMA table_info(turns)")}
+                if "meta" not in columns:  # a state file from before turns carried their answer's details
+                    con.execute("ALTER TABLE turns ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'")
                 self._ready = True
             con.execute("BEGIN IMMEDIATE")
             yield con
@@ -74,25 +77,28 @@ class Store:
 
     # Conversations -----------------------------------------------------------------
     def add_turn(self, conversation: str, user_id: str, question: str, standalone: str, skill: str | None,
-                 *, private: bool, private_ttl: float, ttl: float) -> None:
+                 *, private: bool, private_ttl: float, ttl: float, meta: dict[str, Any] | None = None) -> None:
+        """`meta`: what the conversation needs of this turn later (JSON: e.g. the answer's sections)."""
         now = time.time()
         expires = now + (private_ttl if private else ttl)
         with self._db() as db:
             self._purge(db, now)
             row = db.execute("SELECT COALESCE(MAX(idx), -1) FROM turns WHERE conversation=?", (conversation,)).fetchone()
             db.execute(
-                "INSERT INTO turns VALUES (?,?,?,?,?,?,?,?,?)",
-                (conversation, str(user_id), row[0] + 1, question, standalone, skill, int(private), now, expires),
+                "INSERT INTO turns VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (conversation, str(user_id), row[0] + 1, question, standalone, skill, int(private), now, expires,
+                 json.dumps(meta or {})),
             )
 
     def turns(self, conversation: str, limit: int = 6) -> list[dict[str, Any]]:
         with self._db() as db:
             self._purge(db, time.time())
             rows = db.execute(
-                "SELECT question, standalone, skill, private FROM turns WHERE conversation=? ORDER BY idx DESC LIMIT ?",
-                (conversation, limit),
+                "SELECT question, standalone, skill, private, meta FROM turns WHERE conversation=? "
+                "ORDER BY idx DESC LIMIT ?", (conversation, limit),
             ).fetchall()
-        return [{"question": q, "standalone": s, "skill": k, "private": bool(p)} for q, s, k, p in reversed(rows)]
+        return [{"question": q, "standalone": s, "skill": k, "private": bool(p), "meta": json.loads(m or "{}")}
+                for q, s, k, p, m in reversed(rows)]
 
     @staticmethod
     def _purge(db: sqlite3.Connection, now: float) -> None:

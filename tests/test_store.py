@@ -56,3 +56,21 @@ def test_scopes_are_per_user_and_forget_deletes_everything(tmp_path):
     counts = store.forget("alice")
     assert counts == {"conversation_turns": 1, "scope_reports": 1, "feedback": 1, "answers": 1}
     assert store.latest_scope("alice") is None and store.turns("c1") == [] and store.feedback() == []
+
+
+def test_turns_keep_their_meta_and_an_older_state_file_gains_the_column(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE turns (conversation TEXT NOT NULL, user_id TEXT NOT NULL, idx INTEGER NOT NULL, "
+                "question TEXT NOT NULL, standalone TEXT NOT NULL, skill TEXT, private INTEGER NOT NULL, "
+                "created REAL NOT NULL, expires REAL NOT NULL, PRIMARY KEY (conversation, idx))")
+    con.execute("INSERT INTO turns VALUES ('c1','u1',0,'q','q',NULL,0,0,9e18)")
+    con.commit()
+    con.close()
+    store = Store(path)
+    store.add_turn("c1", "u1", "and in germany?", "day rates in germany", "rates", private=False, private_ttl=60,
+                   ttl=600, meta={"sections": ["DACH rates"]})
+    turns = store.turns("c1")
+    assert [t["meta"] for t in turns] == [{}, {"sections": ["DACH rates"]}]
