@@ -97,7 +97,8 @@ class Core:
               target: str | None = None, task: str = "auto", budget: float | None = None,
               rate: float | None = None, unit: str = "day", currency: str = "GBP",
               user_id: str = "local", progress: Progress | None = None,
-              timeout: float | None = None, cv: str = "auto", chart: bool = True) -> dict[str, Any]:
+              timeout: float | None = None, cv: str = "auto", chart: bool = True,
+              frame: str = "auto") -> dict[str, Any]:
         """Run a scope in an isolated worker; store the report (never the data) under an id for the user.
 
         Returns {"report": <scope JSON>, "chart_png": bytes | None, "scope_id": str}.
@@ -113,7 +114,7 @@ class Core:
         request = ScopeRequest(
             path=str(path) if path else None, data=data, filename=filename or (path.name if path else "upload.csv"),
             target=target, task=task, budget=budget, rate=rate, unit=unit, currency=currency,
-            estimate=self._estimate_block(), cv=cv, chart=chart,
+            estimate=self._estimate_block(), cv=cv, chart=chart, frame=frame,
         )
         started = time.monotonic()
         result = self.scoper.run(request, progress=progress, timeout=timeout)

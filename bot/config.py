@@ -115,6 +115,14 @@ class Scope(_Section):
     random_state: int = 0
     selection_sample_rows: int = Field(20_000, ge=500)
     keep_reports_days: int = Field(90, ge=1)
+    rare_positive_share: float = Field(0.02, gt=0, lt=0.5)
+    frame_min_timestamps: int = Field(20, ge=3)
+    frame_regular_share: float = Field(0.8, gt=0, le=1)
+    frame_series_coverage: float = Field(0.5, gt=0, le=1)
+    frame_min_entities: int = Field(20, ge=2)
+    frame_min_per_entity: float = Field(2.0, ge=1)
+    frame_pair_unique: float = Field(0.9, gt=0, le=1)
+    frame_rating_levels: int = Field(11, ge=2)
 
 
 class EstimateDefaults(_Section):
