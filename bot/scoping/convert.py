@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bot.scoping.common import Names, fmt_int, show_cell, warning
-from bot.scoping.load import RawTable
+from bot.scoping.parse import RawTable
 
 BULK_MIN_COLUMNS = 200
 BULK_GROUP = 256
