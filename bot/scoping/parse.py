@@ -28,11 +28,7 @@ from bot.scoping.sniff import (
     sniff,
 )
 
-# pandas' default missing-value markers (read_csv na_values)
-NULL_VALUES = [
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
-    "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
-]
+NULL_VALUES = [""]  # only empty cells; markers such as NA or "-" are decided per column (markers.py)
 
 
 @dataclass

@@ -23,6 +23,12 @@ _INDEX_NAME = re.compile(r"(?i)^(unnamed: ?\d+|index|row|row_?id|row_?num(ber)?|
 EXACT_UNIQUE_MAX = 200_000
 BULK_MIN_COLUMNS = 200
 BULK_GROUP = 256
+SHORT_TEXT_WORDS = 2         # mean words per value of a short text (subjects, titles)
+SHORT_TEXT_DISTINCT = 20     # distinct values, at least (fewer are categories)
+SHORT_TEXT_TOKEN_RATIO = 0.8 # distinct words per distinct value, at most (names and codes are higher)
+ENTITY_MIN_IDS = 20          # distinct values of a repeating ID (fewer are categories)
+ENTITY_CODE_SHARE = 0.9      # share of values shaped like codes (CR-1000) for an ID without an ID-like name
+ID_DENSITY = 20              # unique integers within this many times their count of each other: a key
 KINDS = ("numeric", "categorical", "datetime", "text", "id", "constant", "empty")
 
 
@@ -101,14 +107,12 @@ def _profile_column(name: str, a: Any, info: Any, n: int) -> ColumnProfile:
             return ColumnProfile(name, "constant", missing, unique, n)
         stats = {"top_share": round(float(counts.max() / present), 4), "mean_length": round(info.mean_len, 1),
                  "max_length": int(info.max_len)}
-        id_name = looks_like_id_name(name)
-        if info.mean_words >= 4 and unique >= 0.5 * present and present >= 10 or (
-                info.mean_len >= 60 and unique >= 0.3 * present and present >= 10):
-            return ColumnProfile(name, "text", missing, unique, n, stats=stats)
-        if present >= 20 and unique >= 0.95 * present:
-            return ColumnProfile(name, "id", missing, unique, n, stats=stats)
-        if id_name and present >= 20 and unique >= 10 and present / unique <= 20:
-            return ColumnProfile(name, "id", missing, unique, n, group_id=unique < present, stats=stats)
+        kind, group = _text_kind(name, info, present, unique)
+        if kind == "text":
+            stats.update(text="long" if _long_text(info, present, unique) else "short",
+                         mean_words=round(info.mean_words, 1))
+        if kind is not None:
+            return ColumnProfile(name, kind, missing, unique, n, group_id=group, stats=stats)
         return ColumnProfile(name, "categorical", missing, unique, n, stats=stats)
     values = as_float(a)
     ok = ~np.isnan(values)
@@ -133,6 +137,29 @@ def _profile_column(name: str, a: Any, info: Any, n: int) -> ColumnProfile:
     return _numeric_kind(name, info, n, missing, unique, mono, steps_one, stats)
 
 
+def _long_text(info: Any, present: int, unique: int) -> bool:
+    return present >= 10 and (info.mean_words >= 4 and unique >= 0.5 * present
+                              or info.mean_len >= 60 and unique >= 0.3 * present)
+
+
+def _text_kind(name: str, info: Any, present: int, unique: int) -> tuple[str | None, bool]:
+    """(kind, repeats) of a text column that is not a category: free text (long, or short such as
+    subjects and titles: several words from a shared vocabulary), or an identifier (unique values,
+    or values shaped like codes or named like an ID that repeat over rows: an entity)."""
+    token_ratio = info.extra.get("token_ratio", 1.0)
+    code_share = info.extra.get("code_share", 0.0)
+    if _long_text(info, present, unique):
+        return "text", False
+    if (present >= 20 and info.mean_words >= SHORT_TEXT_WORDS and unique >= max(SHORT_TEXT_DISTINCT, 0.02 * present)
+            and token_ratio <= SHORT_TEXT_TOKEN_RATIO and code_share < 0.5):
+        return "text", False
+    if present >= 20 and unique >= 0.95 * present:
+        return "id", False
+    if present >= 20 and unique >= ENTITY_MIN_IDS and (looks_like_id_name(name) or code_share >= ENTITY_CODE_SHARE):
+        return "id", True
+    return None, False
+
+
 def _numeric_kind(name: str, info: Any, n: int, missing: int, unique: int, mono: bool, steps_one: bool,
                   stats: dict) -> ColumnProfile:
     present = n - missing
@@ -141,9 +168,11 @@ def _numeric_kind(name: str, info: Any, n: int, missing: int, unique: int, mono:
     if info.integer and present >= 20:
         id_name = looks_like_id_name(name)
         all_unique = unique == present
-        if all_unique and (id_name or (mono and steps_one)):
+        span = (stats["max"] or 0) - (stats["min"] or 0) + 1
+        dense = present >= 50 and span <= ID_DENSITY * present  # random integers this dense would collide
+        if all_unique and (id_name or (mono and steps_one) or dense):
             return ColumnProfile(name, "id", missing, unique, n, monotonic=mono, stats=stats)
-        if id_name and unique >= 10 and present / unique <= 20:
+        if id_name and unique >= ENTITY_MIN_IDS and unique < present:
             return ColumnProfile(name, "id", missing, unique, n, group_id=True, stats=stats)
     return ColumnProfile(name, "numeric", missing, unique, n, monotonic=mono, stats=stats)
 
