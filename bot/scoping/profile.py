@@ -29,6 +29,7 @@ SHORT_TEXT_TOKEN_RATIO = 0.8 # distinct words per distinct value, at most (names
 ENTITY_MIN_IDS = 20          # distinct values of a repeating ID (fewer are categories)
 ENTITY_CODE_SHARE = 0.9      # share of values shaped like codes (CR-1000) for an ID without an ID-like name
 ID_DENSITY = 20              # unique integers within this many times their count of each other: a key
+ORDERED_SHARE = 0.99         # of consecutive rows in time order: the rows are in time order
 KINDS = ("numeric", "categorical", "datetime", "text", "id", "constant", "empty")
 
 
@@ -42,6 +43,7 @@ class ColumnProfile:
     group_id: bool = False    # an ID whose values repeat: candidate to group validation folds
     monotonic: bool = False   # datetime (or integer) non-decreasing in file order
     duplicates: int = 0       # repeated values (datetime columns)
+    ordered_within: str | None = None  # datetime in order within each entity of this repeating ID (rows kept together)
     stats: dict[str, Any] | None = None
 
     @property
@@ -76,7 +78,26 @@ def profile_table(table: TypedTable) -> Profile:
         if name not in cols:
             cols[name] = _profile_column(name, frame[name], table.info[name], n)
     ordered = {name: cols[name] for name in frame.columns}
+    _order_within_entities(frame, ordered)
     return Profile(rows=n, columns=ordered, duplicate_rows=duplicate_rows(frame))
+
+
+def _order_within_entities(frame: Any, cols: dict[str, ColumnProfile]) -> None:
+    """Mark datetimes that are in time order within each entity's block of rows (a file sorted by ID, then time)."""
+    entities = [name for name, c in cols.items() if c.group_id]
+    for name, c in cols.items():
+        if c.kind != "datetime" or c.monotonic:
+            continue
+        t = frame[name].astype("datetime64[s]").astype(np.int64)
+        ok = ~np.isnat(frame[name])
+        for entity in entities:
+            a = frame[entity]
+            g = codes_of(a) if is_categorical(a) else pd.factorize(as_float(a))[0]
+            same = (g[1:] == g[:-1]) & ok[1:] & ok[:-1]
+            if same.sum() >= 0.5 * frame.rows and np.mean(np.diff(t)[same] >= 0) >= ORDERED_SHARE:
+                c.ordered_within = entity
+                break
+
 
 
 def _profile_column(name: str, a: Any, info: Any, n: int) -> ColumnProfile:

@@ -232,10 +232,12 @@ def understand(loaded: Loaded, request: Any, limits: Any) -> Understanding:
                          f"{limits.min_rows} rows (too few).", hint="Upload more labelled rows.")
     warns = (list(loaded.table.warnings) + profile_warnings(profile, names, target_name)
              + target_warnings(target, names, loaded.rows))
-    leaks = leak_scan(frame, profile, target, names, rs)
-    warns += leak_warnings(leaks, names)
-    validation = choose_validation(frame, profile, target, names, limits.cv_folds, rs, prefer=request.cv)
-    group_col = validation.column if validation.kind == "group_kfold" else None
+    leaks = leak_scan(frame, profile, target, names, rs, limits.leakage)
+    validation = choose_validation(frame, profile, target, names, limits.cv_folds, rs, prefer=request.cv,
+                                   limits=limits.structure)
+    # validation.leaks (leak_entity, leak_future) are what the folds guard against: warned about, no column dropped
+    warns += leak_warnings(leaks + validation.leaks, names) + validation.warnings
+    group_col = validation.column if validation.groups is not None else None
     features = select_features(profile, target, [lk.column for lk in leaks], group_col=group_col)
     if features.n == 0:
         warns.append(warning("no_features", None,
@@ -292,7 +294,7 @@ def draw_curve(selection: Selection, found: Understanding, options: Options, lim
             deadline = min(selection.plan.at(1.0), time.monotonic() + LEARNING_CURVE_SHARE * options.budget)
             points = learning_curve(best, selection.X, selection.y, selection.splits, target.task,
                                     found.features.categorical, len(target.classes), target.positive,
-                                    limits.random_state, deadline, ordered=selection.validation.kind == "time_series")
+                                    limits.random_state, deadline, ordered=selection.validation.ordered)
         except (ValueError, MemoryError):
             points = []
     selection.X = None  # the matrix is not needed past this stage
@@ -368,9 +370,8 @@ def add_estimate(report: dict[str, Any], request: Any, settings: Any, found: Und
 
 
 def _splits(validation: Validation, X: np.ndarray, y: np.ndarray, task: str, sel: np.ndarray, rs: int):
-    groups = validation.groups[sel] if validation.groups is not None else None
     try:
-        splits = list(validation.splitter(task, rs).split(X, y, groups))
+        splits = validation.split(X, y, sel, task, rs)
         usable = all(len(te) > 0 and len(tr) > 0 for tr, te in splits) and (
             task == "regression" or all(len(np.unique(y[tr])) >= 2 for tr, _ in splits))
         if usable:
@@ -399,9 +400,8 @@ def _check_on_more(best: bl.CVResult, frame, features, target, validation: Valid
     pos = sample_rows(n, rows, target.y, target.task, validation, rs + 1)
     X = build_matrix(frame, features, target.rows[pos])
     y = target.y[pos]
-    groups = validation.groups[pos] if validation.groups is not None else None
     try:
-        splits = list(validation.splitter(target.task, rs).split(X, y, groups))
+        splits = validation.split(X, y, pos, target.task, rs)
         tr, te = splits[-1]
         scores = bl.fit_predict_holdout(best.spec, X[tr], y[tr], X[te], y[te], target.task, features.categorical,
                                         len(target.classes), target.positive, rs)
