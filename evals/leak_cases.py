@@ -40,10 +40,10 @@ def _base(rng: np.random.Generator, n: int, strength: float, task: str = "binary
     region = rng.choice(["north", "south", "east", "west", "central"], n)
     seg_eff = pd.Series(seg).map({"retail": 0.0, "smb": 0.3, "enterprise": -0.4, "public": 0.2}).to_numpy()
     signal = strength * x1 + 0.4 * np.log(x2 / 20) + 0.3 * count + seg_eff + rng.normal(0, 1, n)
-    trial = rng.random(n) < 0.3  # trial accounts: an honest value that (almost) never comes with a positive
-    signal = np.where(trial, signal - 6, signal)
-    vip = rng.random(n) < 0.02   # and a rare one that (almost) always does
-    signal = np.where(vip, signal + 6, signal)
+    trial = rng.random(n) < 0.3  # trial accounts: an honest value that rarely comes with a positive
+    signal = np.where(trial, signal - 3, signal)
+    vip = rng.random(n) < 0.02   # and a rare one that mostly does
+    signal = np.where(vip, signal + 3, signal)
     optional = np.where(rng.random(n) < 0.6 + 0.1 * np.tanh(signal), rng.normal(50, 10, n), np.nan)  # honest signal
     df = pd.DataFrame({
         "score_a": np.round(x1, 3),

@@ -134,7 +134,7 @@ def auc_of(truth: np.ndarray, score: np.ndarray) -> float:
 
 
 def chance_z(codes: np.ndarray, y: np.ndarray, half: np.ndarray, task: str, n_classes: int, positive: int | None,
-             rng: np.random.Generator, repeats: int = 8) -> tuple[float, float]:
+             rng: np.random.Generator, repeats: int = 20) -> tuple[float, float]:
     """(skill, z): the skill against the skills the same codes reach on permuted targets."""
     s = skill(codes, y, half, task, n_classes, positive)
     null = np.array([skill(codes, rng.permutation(y), half, task, n_classes, positive) for _ in range(repeats)])

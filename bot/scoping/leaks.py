@@ -146,19 +146,25 @@ def _score_columns(frame: Table, features: list[str], rows: np.ndarray, y: np.nd
 
 
 def _rank_screen(frame: Table, features: list[str], rows: np.ndarray, y: np.ndarray, target: Target) -> dict[str, float]:
-    """A cheap first look at wide tables: |rank correlation| with the target (categories ranked by code)."""
+    """A cheap first look at wide tables: |rank correlation| with the target, a block of columns at a time
+    (categories and dates ranked by their codes)."""
     t = rankdata(y == (target.positive if target.positive is not None else 1)) if target.task == "binary" else \
         rankdata(y)
     t = (t - t.mean()) / (t.std() or 1.0)
     out = {}
-    for col in features:
-        a = frame[col]
-        v = alone.column_codes(a, rows).astype(np.float64) if is_categorical(a) else as_float(a)[rows] \
-            if np.asarray(a).dtype.kind in "fiu" else alone.column_codes(a, rows).astype(np.float64)
-        v = np.where(np.isfinite(v), v, np.nanmedian(v) if np.isfinite(v).any() else 0.0)
-        r = rankdata(v)
-        sd = r.std()
-        out[col] = float(abs(((r - r.mean()) / sd * t).mean())) if sd > 0 else 0.0
+    for start in range(0, len(features), 256):
+        block = features[start:start + 256]
+        M = np.column_stack([as_float(frame[c])[rows] if not is_categorical(frame[c]) and
+                             np.asarray(frame[c]).dtype.kind in "fiu" else
+                             alone.column_codes(frame[c], rows).astype(np.float64) for c in block])
+        with np.errstate(all="ignore"):
+            fill = np.where(np.isfinite(M).any(axis=0), np.nanmedian(np.where(np.isfinite(M), M, np.nan), axis=0), 0)
+        M = np.where(np.isfinite(M), M, fill)
+        R = rankdata(M, axis=0)
+        sd = R.std(axis=0)
+        with np.errstate(all="ignore"):
+            r = np.abs(((R - R.mean(axis=0)) / np.where(sd > 0, sd, 1) * t[:, None]).mean(axis=0))
+        out.update({c: float(v) if sd[k] > 0 else 0.0 for k, (c, v) in enumerate(zip(block, r, strict=True))})
     return out
 
 

@@ -15,6 +15,7 @@ profile and the models:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,7 @@ SPARSER_BY = 0.25         # elsewhere the row must be this much emptier (share o
 RARE_SHARE = 0.05         # a summary word used in more rows than this is a category, not a summary
 HEADER_MATCH = 0.5        # share of a row's cells equal to their column's name for a repeated header
 SUM_RTOL = 1e-3           # a number within this of the other rows' sum is their total
-SAMPLE_ROWS = 2000
+GROUP_CELLS = 4_000_000   # cells joined per C++ call
 
 
 def drop_text_rows(raw: Any) -> None:
@@ -49,8 +50,9 @@ def drop_text_rows(raw: Any) -> None:
     n = raw.rows
     if n < 3 or not raw.columns:
         return
-    header = _header_repeats(raw)
-    summary, label = _summary_rows(raw, exclude=header)
+    cells = _cell_facts(raw)
+    header = np.flatnonzero(cells.header_hits >= max(2, HEADER_MATCH * len(raw.columns)))
+    summary, label = _summary_rows(raw, cells, exclude=header)
     drop = np.zeros(n, dtype=bool)
     drop[header] = True
     drop[summary] = True
@@ -79,53 +81,73 @@ def _where(rows: np.ndarray, n: int) -> str:
     return shown + (f" and {fmt_int(len(rows) - 4)} more" if len(rows) > 4 else "")
 
 
-def _header_repeats(raw: Any) -> np.ndarray:
-    hits = np.zeros(raw.rows, dtype=np.int32)
-    for name, col in zip(raw.names, raw.columns, strict=True):
-        if not name.strip():
-            continue
-        eq = pc.equal(pc.utf8_trim_whitespace(col), name.strip())
-        if pc.any(eq).as_py():
-            hits += pc.fill_null(eq, False).to_numpy(zero_copy_only=False).astype(np.int32)
-    need = max(2, HEADER_MATCH * len(raw.columns))
-    return np.flatnonzero(hits >= need)
+@dataclass
+class _Cells:
+    header_hits: np.ndarray            # per row: cells equal to their column's name
+    blank: np.ndarray                  # per row: empty cells
+    summary: dict[int, np.ndarray]     # column index -> rows whose cell is a summary word
 
 
-def _summary_rows(raw: Any, exclude: np.ndarray) -> tuple[np.ndarray, tuple[str, str]]:
+def _cell_facts(raw: Any) -> _Cells:
+    """Per-row counts over all columns, computed on groups of columns joined into one array (few C++ calls)."""
+    n, m = raw.rows, len(raw.columns)
+    out = _Cells(np.zeros(n, dtype=np.int32), np.zeros(n, dtype=np.int32), {})
+    width = max(1, GROUP_CELLS // max(n, 1))
+    for start in range(0, m, width):
+        idx = list(range(start, min(m, start + width)))
+        joined = pa.chunked_array([ch for i in idx for ch in raw.columns[i].chunks], type=pa.string())
+        trimmed = pc.utf8_trim_whitespace(joined)
+        names = pa.array([raw.names[i].strip() for i in idx], type=pa.string()).take(
+            pa.array(np.repeat(np.arange(len(idx)), n)))
+        shape = (len(idx), n)
+        out.header_hits += _bools(pc.equal(trimmed, names), shape).sum(axis=0).astype(np.int32)
+        out.blank += _bools(pc.or_kleene(pc.is_null(trimmed), pc.equal(trimmed, "")), shape, True).sum(axis=0)
+        hits = _summary_cells(trimmed)
+        if hits is not None:
+            hits = hits.reshape(shape)
+            for k in np.flatnonzero(hits.any(axis=1)):
+                out.summary[idx[k]] = np.flatnonzero(hits[k])
+    return out
+
+
+def _summary_cells(trimmed: Any) -> np.ndarray | None:
+    """Cells that are a summary word: the (slow) pattern runs on the distinct short values that start with a
+    letter or symbol only, never on every cell."""
+    enc = pc.dictionary_encode(trimmed.combine_chunks())
+    words = enc.dictionary
+    maybe = pc.and_(pc.less_equal(pc.utf8_length(words), 40), pc.match_substring_regex(words, r"^[^\d\s+\-.,]"))
+    pick = np.flatnonzero(pc.fill_null(maybe, False).to_numpy(zero_copy_only=False))
+    if not len(pick):
+        return None
+    found = pc.match_substring_regex(words.take(pa.array(pick)), _SUMMARY).to_numpy(zero_copy_only=False)
+    if not found.any():
+        return None
+    is_summary = np.zeros(len(words) + 1, dtype=bool)
+    is_summary[pick[found]] = True
+    codes = pc.fill_null(enc.indices, len(words)).to_numpy(zero_copy_only=False)
+    return is_summary[codes]
+
+
+def _bools(a: Any, shape: tuple[int, int], null: bool = False) -> np.ndarray:
+    return pc.fill_null(a, null).to_numpy(zero_copy_only=False).reshape(shape)
+
+
+def _summary_rows(raw: Any, cells: _Cells, exclude: np.ndarray) -> tuple[np.ndarray, tuple[str, str]]:
     n = raw.rows
     found: dict[int, tuple[str, str]] = {}
-    for name, col in zip(raw.names, raw.columns, strict=True):
-        match = pc.match_substring_regex(pc.utf8_trim_whitespace(col), _SUMMARY)
-        if not pc.any(match).as_py():
-            continue
-        rows = np.flatnonzero(pc.fill_null(match, False).to_numpy(zero_copy_only=False))
+    for i, rows in cells.summary.items():
         if len(rows) > max(EDGE_ROWS, RARE_SHARE * n):
             continue  # a category that happens to be a summary word
         for r in rows:
-            found.setdefault(int(r), (name, str(col[int(r)].as_py()).strip()))
+            found.setdefault(int(r), (raw.names[i], str(raw.columns[i][int(r)].as_py()).strip()))
     candidates = np.array(sorted(set(found) - set(exclude.tolist())), dtype=np.int64)
     if not len(candidates):
         return candidates, ("", "")
+    share = cells.blank / len(raw.columns)
     edge = (candidates < EDGE_ROWS) | (candidates >= n - EDGE_ROWS)
-    sparse = _blank_share(raw, candidates) >= _typical_blank_share(raw) + SPARSER_BY
+    sparse = share[candidates] >= float(np.median(share)) + SPARSER_BY
     rows = candidates[edge | sparse]
     return rows, (found[int(rows[0])] if len(rows) else ("", ""))
-
-
-def _blank_share(raw: Any, rows: np.ndarray) -> np.ndarray:
-    idx = pa.array(rows)
-    blank = np.zeros(len(rows))
-    for col in raw.columns:
-        cells = pc.utf8_trim_whitespace(col.take(idx))
-        empty = pc.or_(pc.is_null(cells), pc.equal(cells, ""))
-        blank += pc.fill_null(empty, True).to_numpy(zero_copy_only=False)
-    return blank / len(raw.columns)
-
-
-def _typical_blank_share(raw: Any) -> float:
-    n = raw.rows
-    rows = np.arange(n) if n <= SAMPLE_ROWS else np.random.default_rng(0).choice(n, SAMPLE_ROWS, replace=False)
-    return float(np.median(_blank_share(raw, np.sort(rows))))
 
 
 # On the typed table ------------------------------------------------------------------------------
