@@ -8,8 +8,8 @@
   tabular      everything else; with positives under `rare_positive_share`, a rare-event project
 
 Detection reads only counts and structure (kinds from the profile, cardinalities, uniqueness of
-pairs, spacing of time steps), never column names. Its thresholds are `scope.frame_*` in config.yaml
-(calibrated by evals/calibrate_scope_frames.py). A forced frame relaxes the structural tests but still
+pairs, spacing of time steps), never column names. Its thresholds are `scope.frames` in config.yaml
+(calibrated by evals/calibrate_frames.py). A forced frame relaxes the structural tests but still
 needs its parts (a date for forecasting, two entity columns for a recommender, a text column for text).
 """
 
@@ -114,7 +114,7 @@ def _entity_candidates(frame: Table, profile: Profile, rows: np.ndarray, skip: s
     for col, c in profile.columns.items():
         if col in skip or c.kind not in ENTITY_KINDS:
             continue
-        if c.unique < limits.frame_min_entities or n / max(c.unique, 1) < limits.frame_min_per_entity:
+        if c.unique < limits.frames.min_entities or n / max(c.unique, 1) < limits.frames.min_per_entity:
             continue
         out.append((c.unique, col))
     out.sort(reverse=True)
@@ -133,7 +133,7 @@ def _integer_column(frame: Table, col: str) -> bool:
 def rating_like(frame: Table, profile: Profile, col: str, limits: Any) -> bool:
     """A number with a few levels (stars, scores, 0/1 interactions)."""
     c = profile.columns[col]
-    if c.kind != "numeric" or not (2 <= c.unique <= limits.frame_rating_levels):
+    if c.kind != "numeric" or not (2 <= c.unique <= limits.frames.rating_levels):
         return False
     v = as_float(frame[col])
     v = v[np.isfinite(v)]
@@ -161,7 +161,7 @@ def find_recommender(frame: Table, profile: Profile, target: str | None, limits:
             continue
         pairs = np.unique(_pair_codes(ca[ok], cb[ok])).size
         share = pairs / ok.sum()
-        if share >= limits.frame_pair_unique or forced:
+        if share >= limits.frames.pair_unique or forced:
             score = (share, min(profile.columns[a].unique, profile.columns[b].unique))
             if best is None or score > best[0]:
                 best = (score, a, b)
@@ -200,11 +200,11 @@ def time_index(frame: Table, profile: Profile, target_rows: np.ndarray, date_col
         return None
     t = t[ok]
     steps = np.unique(t)
-    if len(steps) < (3 if forced else limits.frame_min_timestamps):
+    if len(steps) < (3 if forced else limits.frames.min_timestamps):
         return None
     gaps = np.diff(steps).astype(np.int64) / 86_400.0
     freq, step, regular, seasons = _frequency(gaps)
-    if not forced and (freq == "irregular" or regular < limits.frame_regular_share):
+    if not forced and (freq == "irregular" or regular < limits.frames.regular_share):
         return None
     series: list[str] = []
     n_series = 1
@@ -243,7 +243,7 @@ def _series_key(frame: Table, profile: Profile, rows: np.ndarray, t: np.ndarray,
             continue
         n_series = int(k.max()) + 1
         lengths = np.bincount(k)
-        if forced or np.median(lengths) >= limits.frame_series_coverage * n_steps:
+        if forced or np.median(lengths) >= limits.frames.series_coverage * n_steps:
             return key, n_series
     return None
 
@@ -301,7 +301,7 @@ def _rarity(target: Any, limits: Any) -> tuple[bool, float | None]:
     if target.task != "binary" or target.positive is None:
         return False, None
     share = float(np.mean(target.y == target.positive))
-    return share < limits.rare_positive_share, share
+    return share < limits.frames.rare_positive_share, share
 
 
 def _interaction_time(profile: Profile, target: str) -> str | None:
@@ -347,7 +347,7 @@ def _tabular_reason(forced: bool, rare: bool, base: float | None, limits: Any) -
     lead = "Forced with --frame tabular: " if forced else ""
     if rare and base is not None:
         return (f"{lead}one row per case with a binary target whose positives are rare ({base:.2%}, under "
-                f"{limits.rare_positive_share:.0%}): a rare-event project, headlined by PR-AUC (average precision) "
+                f"{limits.frames.rare_positive_share:.0%}): a rare-event project, headlined by PR-AUC (average precision) "
                 "against the base rate.")
     return (f"{lead}one row per case, no time index, user-item structure or free text that would call for "
             "another frame: tabular baselines.")

@@ -212,10 +212,12 @@ def understand(loaded: Loaded, request: Any, options: Options, limits: Any) -> U
     if project.text:  # text columns the frame models are not left out: drop the warning that says they are
         used = {names.show(c) for c in project.text}
         warns = [w for w in warns if not (w["code"] == "free_text" and w["column"] in used)]
-    leaks = leak_scan(frame, profile, target, names, rs)
-    warns += leak_warnings(leaks, names)
-    validation = choose_validation(frame, profile, target, names, limits.cv_folds, rs, prefer=request.cv)
-    group_col = validation.column if validation.kind == "group_kfold" else None
+    leaks = leak_scan(frame, profile, target, names, rs, limits.leakage)
+    validation = choose_validation(frame, profile, target, names, limits.cv_folds, rs, prefer=request.cv,
+                                   limits=limits.structure)
+    # validation.leaks (leak_entity, leak_future) are what the folds guard against: warned about, no column dropped
+    warns += leak_warnings(leaks + validation.leaks, names) + validation.warnings
+    group_col = validation.column if validation.groups is not None else None
     features = select_features(profile, target, [lk.column for lk in leaks], group_col=group_col)
     if features.n == 0 and project.kind == "tabular":
         warns.append(warning("no_features", None,

@@ -132,7 +132,7 @@ def select_tabular(table: Any, names: Names, found: Any, budget: float, limits: 
     def curve(deadline: float) -> list[dict[str, Any]]:
         Xb = X_text if chosen.spec.family == "text" else X
         return learning_curve(chosen, Xb, y, splits, target.task, features.categorical, len(target.classes),
-                              target.positive, rs, deadline, ordered=validation.kind == "time_series", metric=metric,
+                              target.positive, rs, deadline, ordered=validation.ordered, metric=metric,
                               weights=weights)
 
     def leaky() -> dict[str, Any] | None:
@@ -166,9 +166,8 @@ def _texts(frame: Any, columns: list[str], rows: np.ndarray):
 
 
 def _splits(validation: Validation, X: np.ndarray, y: np.ndarray, task: str, sel: np.ndarray, rs: int):
-    groups = validation.groups[sel] if validation.groups is not None else None
     try:
-        splits = list(validation.splitter(task, rs).split(X, y, groups))
+        splits = validation.split(X, y, sel, task, rs)
         usable = all(len(te) > 0 and len(tr) > 0 for tr, te in splits) and (
             task == "regression" or all(len(np.unique(y[tr])) >= 2 for tr, _ in splits))
         if usable:
@@ -196,9 +195,8 @@ def _check_on_more(best: bl.CVResult, frame, features: FeatureSet, text: list[st
     if best.spec.family == "text":
         X = with_text(X, _texts(frame, text, target.rows[pos]))
     y = target.y[pos]
-    groups = validation.groups[pos] if validation.groups is not None else None
     try:
-        splits = list(validation.splitter(target.task, rs).split(X, y, groups))
+        splits = validation.split(X, y, pos, target.task, rs)
         tr, te = splits[-1]
         scores = bl.fit_predict_holdout(best.spec, X[tr], y[tr], X[te], y[te], target.task, features.categorical,
                                         len(target.classes), target.positive, rs)
@@ -217,7 +215,7 @@ def _with_leaks(best: bl.CVResult, dummy: bl.CVResult, frame, found: Any, sel: n
     """The chosen model's score with the leaking columns put back (same folds): shown beside the headline, never
     as it. Skipped when it would not fit in the budget."""
     target = found.target
-    group_col = found.validation.column if found.validation.kind == "group_kfold" else None
+    group_col = found.validation.column if found.validation.groups is not None else None
     fs = select_features(found.profile, target, [], group_col=group_col)
     if fs.n == found.features.n or time.monotonic() + best.seconds * 1.3 > plan.at(0.95):
         return None
