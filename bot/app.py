@@ -127,7 +127,9 @@ class Core:
 
     def _estimate_block(self) -> dict[str, Any] | None:
         card = self.skills.get("scoping") if self.skills else None
-        return card.estimate if card is not None else None
+        if card is None or card.estimate is None:
+            return None
+        return card.estimate.model_dump(mode="json")  # plain data for the worker; validated again there
 
     def latest_scope(self, user_id: str) -> tuple[str, dict[str, Any]] | None:
         return self.store.latest_scope(str(user_id))

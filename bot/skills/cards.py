@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ConfigError
+from bot.scoping.estimate import EstimateConfig, validate_estimate_block
 from bot.yamlfile import read_mapping
 
 
@@ -22,7 +23,12 @@ class Skill(BaseModel):
     disclaimer: str | None = None
     private: bool = False  # answers of this skill are private (ephemeral / DM, short-lived conversation)
     declines: bool = False  # a card of questions outside the bot's remit: matching questions are declined
-    estimate: dict[str, Any] | None = None
+    estimate: EstimateConfig | None = None  # the scoping card's effort coefficients (bot/scoping/estimate.py)
+
+    @field_validator("estimate", mode="before")
+    @classmethod
+    def _estimate(cls, v: Any) -> EstimateConfig | None:
+        return v if v is None or isinstance(v, EstimateConfig) else validate_estimate_block(v)
 
     @field_validator("examples")
     @classmethod
@@ -77,16 +83,9 @@ def load_skill(path: Path) -> Skill:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"])
         if err["type"] == "extra_forbidden":
-            allowed = ", ".join(Skill.model_fields)
-            raise ConfigError(f"skill card {path.name}: unknown key '{key}' (allowed: {allowed}).") from None
+            allowed = f" (allowed: {', '.join(Skill.model_fields)})" if len(err["loc"]) == 1 else ""
+            raise ConfigError(f"skill card {path.name}: unknown key '{key}'{allowed}.") from None
         raise ConfigError(f"skill card {path.name}: '{key}': {err['msg']}.") from None
-    if skill.estimate is not None:
-        from bot.scoping.estimate import validate_estimate_block
-
-        try:
-            validate_estimate_block(skill.estimate)
-        except (ValueError, ValidationError) as exc:
-            raise ConfigError(f"skill card {path.name}: invalid 'estimate' block: {exc}".splitlines()[0]) from None
     return skill
 
 
