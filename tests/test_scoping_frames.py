@@ -53,7 +53,7 @@ def store_sales(seed: int = 0, stores: int = 5, days: int = 500) -> pd.DataFrame
 
 
 def test_daily_sales_per_store_are_a_forecast_with_naive_baselines(tmp_path):
-    report = _scope(tmp_path, store_sales(), "sales")
+    report = _scope(tmp_path, store_sales(), "sales", budget=60)
     assert report["frame"] == "forecasting" and "store" in report["frame_reason"]
     assert report["cv"]["kind"] == "time_backtest" and report["cv"]["horizon"] >= 7
     models = _models(report)

@@ -291,12 +291,17 @@ def run_models(panel: Panel, backtest: Backtest, random_state: int, deadline: fl
                     time.monotonic() + took * (len(backtest.origins) - k - 1) > deadline:
                 break
         res = CVResult(spec, scores, time.monotonic() - started, len(scores) == len(backtest.origins))
+        if not res.complete and spec.family == "gbm" and scores:
+            # the frame's main model is never dropped for time: keep the blocks it finished, and say so
+            res = CVResult(spec, scores, res.seconds, True)
+            skipped.append({"model": spec.name, "reason": f"scored on {len(scores)} of {len(backtest.origins)} "
+                                                          "backtest blocks to stay inside the time budget"})
         if res.complete:
             results.append(res)
             if on_result is not None:
                 on_result(n, len(todo), res)
         else:
-            skipped.append({"model": spec.name, "reason": "time budget" if scores else "failed"})
+            skipped.append({"model": spec.name, "reason": "failed"})
     return results, skipped
 
 
