@@ -128,8 +128,8 @@ class FrameChecks(_Section):
 
     rare_positive_share: float = Field(0.02, gt=0, lt=0.5)
     min_timestamps: int = Field(20, ge=3)
-    regular_share: float = Field(0.8, gt=0, le=1)
-    series_coverage: float = Field(0.5, gt=0, le=1)
+    regular_share: float = Field(0.7, gt=0, le=1)
+    series_coverage: float = Field(0.3, gt=0, le=1)
     min_entities: int = Field(20, ge=2)
     min_per_entity: float = Field(2.0, ge=1)
     pair_unique: float = Field(0.9, gt=0, le=1)

@@ -139,7 +139,7 @@ def select_tabular(table: Any, names: Names, found: Any, budget: float, limits: 
         return _with_leaks(chosen, dummy, table.frame, found, sel, y, splits, weights, plan, metric, names, rs)
 
     facts: dict[str, Any] = {}
-    if frame_.base_rate is not None:
+    if frame_.rare and frame_.base_rate is not None:
         facts["base_rate"] = round(frame_.base_rate, 5)
     note = (f"model selection on a random sample of {len(sel):,} of {n:,} rows" if len(sel) < n
             else f"all {n:,} rows with a target value")
@@ -231,8 +231,8 @@ def _with_leaks(best: bl.CVResult, dummy: bl.CVResult, frame, found: Any, sel: n
     reasons = [f"{names.code(lk.column)}: {_leak_reason(lk)}" for lk in found.leaks[:5]]
     return {"model": best.spec.name, "score": _round(score), "columns": [names.show(c) for c in cols],
             "credible": False,
-            "reason": ("not credible: with " + names.many(cols) + " put back the model would use information that "
-                       "is not there when a prediction is made (" + "; ".join(reasons) + ").")}
+            "reason": ("not credible: the model would use information that is not there when a prediction is made ("
+                       + "; ".join(reasons) + ").")}
 
 
 def _leak_reason(leak: Any) -> str:
