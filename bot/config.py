@@ -107,12 +107,12 @@ class LeakChecks(_Section):
     near_copy_corr: float = Field(0.99, gt=0, le=1)
     pure_share: float = Field(0.9, gt=0.5, le=1)
     pure_min_rows: int = Field(10, ge=1)
-    pure_coverage: float = Field(0.2, gt=0, le=1)
+    pure_coverage: float = Field(0.1, gt=0, le=1)
     pure_ratio: float = Field(5.0, ge=1)
     dominance_skill: float = Field(0.9, gt=0, le=1)
-    dominance_ratio: float = Field(2.0, ge=1)
+    dominance_ratio: float = Field(1.5, ge=1)
     id_skill: float = Field(0.2, gt=0, le=1)
-    id_z: float = Field(4.0, gt=0)
+    id_z: float = Field(8.0, gt=0)
     sample_rows: int = Field(50_000, ge=1000)
 
 
@@ -120,7 +120,7 @@ class StructureChecks(_Section):
     """When time order matters for validation (scope.structure), calibrated by evals/calibrate_leaks.py."""
 
     time_skill: float = Field(0.05, ge=0, le=1)
-    time_z: float = Field(4.0, gt=0)
+    time_z: float = Field(6.0, gt=0)
 
 
 class Scope(_Section):
