@@ -79,7 +79,7 @@ def test_json_flag_anywhere_after_the_command(tmp_path):
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)  # exactly one document on stdout
     assert doc["day_rate"] == pytest.approx(730.16, abs=0.01)
-    assert doc["hour_rate"] == pytest.approx(97.35, abs=0.01)
+    assert doc["hour_rate"] == pytest.approx(97.36, abs=0.001)  # 97.3545... rounded up
 
 
 def test_unexpected_error_exits_1_with_id_and_logs_traceback(tmp_path, monkeypatch, capsys):
