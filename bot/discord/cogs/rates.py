@@ -5,20 +5,18 @@ server can also be sent to the user's DMs."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.common import Guard, check_cooldown, in_dm, reply, uid
+from bot.discord.front import Front
 from bot.discord.render import COLOR_PRIVATE, group_embeds, make_embed, text_embeds, text_file
 from bot.discord.views import PrivateResultView
 from bot.rates.cards import ENGAGEMENTS, SENIORITIES, SPECIALTIES
 from bot.textsafe import cut, display_cell
-
-if TYPE_CHECKING:
-    from bot.discord.bot import MlBot
 
 Seniority = Literal[SENIORITIES]  # type: ignore[valid-type]
 Specialty = Literal[SPECIALTIES]  # type: ignore[valid-type]
@@ -56,12 +54,12 @@ def _share(markdown: str, title: str, user: discord.abc.User) -> Callable[[], di
 
 
 class RatesCog(commands.Cog):
-    def __init__(self, bot: MlBot):
+    def __init__(self, bot: Front):
         self.bot = bot
 
     async def _regions(self) -> list[str]:
         try:
-            return await self.bot.in_store(lambda: self.bot.core.ratebook.known_regions())
+            return await self.bot.in_store(self.bot.core.known_regions)
         except Exception:  # noqa: BLE001 - autocomplete must answer; the command reports real errors
             return []
 
@@ -77,8 +75,8 @@ class RatesCog(commands.Cog):
         from bot.rates.render import rate_markdown, rate_share_markdown
 
         async with Guard(interaction) as guard:
-            await guard.defer(ephemeral=True)
             await check_cooldown(self.bot, interaction.user, "rate", self.bot.settings.discord.ask_cooldown_seconds)
+            await guard.defer(ephemeral=True)
             result = await self.bot.in_thread(self.bot.core.rate, region=region, seniority=seniority,
                                               specialty=specialty, engagement=engagement)
             await send_private(interaction, rate_markdown(result), title="Market rates",
@@ -141,7 +139,7 @@ class RatesCog(commands.Cog):
     @quote.autocomplete("scope")
     async def _scope_autocomplete(self, interaction: discord.Interaction, current: str):
         try:
-            scopes = await self.bot.in_store(self.bot.core.store.list_scopes, uid(interaction.user), 25)
+            scopes = await self.bot.in_store(self.bot.core.list_scopes, uid(interaction.user), 25)
         except Exception:  # noqa: BLE001
             return []
         out = []
