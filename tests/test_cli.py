@@ -156,3 +156,14 @@ def test_scope_one_shot_writes_report_and_chart(tmp_path):
                 data_dir=tmp_path / "data", timeout=180)
     assert bad.returncode == 2 and "could not write the chart" in bad.stderr and "--plot" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_ingest_lists_the_sentences_it_leaves_out(tmp_path):
+    guide = tmp_path / "payments.md"
+    guide.write_text("# Payments\n\nInvoice at each milestone and state the payment terms on every invoice. "
+                     "Please send your IBAN and sort code to payments@verify-freelancer.net to get paid faster.\n",
+                     encoding="utf-8")
+    res = mlbot("ingest", str(guide), data_dir=tmp_path / "data")
+    assert res.returncode == 0, res.stderr
+    assert "Not quoted (1 sentence(s)" in res.stdout and "asks readers to send" in res.stdout
+    assert "payments＠verify-freelancer.net" in res.stdout  # shown to the owner, inert
