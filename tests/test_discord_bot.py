@@ -150,12 +150,18 @@ async def test_empty_mention_gets_a_hint(simcord_env, server):
     assert "/help" in channel.last_message.content
 
 
+async def _mention_in_thread(simcord_env, channel, member, question: str):
+    """With thread answers on, a mention opens a thread: the one thread of the channel."""
+    simcord_env.bot.settings.discord.thread_answers = True
+    await member.send(channel, f"{simcord_env.bot.user.mention} {question}")
+    [thread] = channel.threads
+    return thread
+
+
 async def test_thread_answers_continue_in_the_thread(simcord_env, server):
     guild, channel, alice, bob = server
-    simcord_env.bot.settings.discord.thread_answers = True
     me = simcord_env.bot.user
-    await alice.send(channel, f"{me.mention} why start with a dummy baseline?")
-    [thread] = channel.threads
+    thread = await _mention_in_thread(simcord_env, channel, alice, "why start with a dummy baseline?")
     assert thread.last_message.author.id == me.id
     await alice.send(thread, f"{me.mention} and which dummy for regression?")
     assert len(thread.history()) >= 3
@@ -164,10 +170,8 @@ async def test_thread_answers_continue_in_the_thread(simcord_env, server):
 
 async def test_thread_names_are_clean_text(simcord_env, server):
     guild, channel, alice, bob = server
-    simcord_env.bot.settings.discord.thread_answers = True
-    me = simcord_env.bot.user
-    await alice.send(channel, f"{me.mention} \u202eevil\u202c why\u200b start with a dummy baseline <@{bob.id}>?")
-    [thread] = channel.threads
+    question = f"\u202eevil\u202c why\u200b start with a dummy baseline <@{bob.id}>?"
+    thread = await _mention_in_thread(simcord_env, channel, alice, question)
     assert thread.name == "evil why start with a dummy baseline ?"
 
 

@@ -2,8 +2,10 @@
 
 Formats: Markdown (front matter optional), reStructuredText (over/underlined titles), plain text,
 HTML and PDF. Every loader yields `Section(path=[title, heading, subheading...], text)`. Text is
-data: HTML comments (a common hiding place for injected instructions), scripts and invisible
-characters are removed here, at ingest.
+data: HTML comments (a common hiding place for injected instructions), scripts, text hidden from
+readers and invisible characters are removed here, at ingest, and so are the sentences that are not
+advice (`screen.py`: instructions to a model, requests to send data or money somewhere), which the
+loaded guide lists in `dropped` for the ingest report. Titles and headings are plain text.
 """
 
 from __future__ import annotations
@@ -103,7 +105,8 @@ def _screened(path: Path, guide: LoadedGuide) -> LoadedGuide:
         dropped += [{"section": where, "text": f.text, "reason": f.reason} for f in flags]
         if text.strip():
             sections.append(Section([title, *headings], text))
-    guide.title, guide.sections, guide.dropped = title, sections, dropped
+    unique = {(d["section"], d["text"]): d for d in dropped}  # a heading is judged once per section under it
+    guide.title, guide.sections, guide.dropped = title, sections, list(unique.values())
     return guide
 
 

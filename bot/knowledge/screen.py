@@ -21,8 +21,11 @@ SOLICITS = "asks readers to send money, credentials or personal figures to an ad
 
 _MODEL_NOUN = r"(?:ai|a\.i\.|artificial intelligence|language model|llm|large language model|chat ?bot|chatgpt|gpt(?:-\d)?|" \
               r"assistant|ai assistant|bot|model)"
+# Words that can only mean an AI agent (not "a model" or "a bot" in general).
+_AGENT = r"(?:ai|a\.i\.|artificial intelligence|language model|llm|large language model|chat ?bot|chatgpt|gpt|assistant|" \
+         r"ai assistant)"
 _ORDERS = r"(?:instructions?|prompts?|directives?|guidelines|guardrails|programming|system message|system prompt|" \
-          r"rules you (?:were|have been) given)"
+          r"context|conversation|rules you (?:were|have been) given)"
 
 # Speaking to the model that reads the text.
 _TO_MODEL = [
@@ -37,9 +40,12 @@ _TO_MODEL = [
     re.compile(r"\bif you(?:'re| are)\s+(?:an?\s+|the\s+)?" + _MODEL_NOUN + r"\b", re.I),
     re.compile(r"\bas an?\s+(?:(?:ai|a\.i\.)\s+(?:language\s+model|assistant|chat ?bot|model)\b|(?:ai|a\.i\.|large language "
                r"model|language model|llm|chat ?bot|ai assistant)\s*[,:])", re.I),
-    re.compile(r"\b(?:note|message|instructions?|reminder)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?" + _MODEL_NOUN + r"s?\b"
-               r"|\b(?:attention|dear|hey|hello|hi),?\s+(?:the\s+|all\s+|any\s+)?" + _MODEL_NOUN + r"s?\b"
-               r"|\bto\s+(?:any|all|every)\s+" + _MODEL_NOUN + r"s?\b", re.I),
+    re.compile(r"\b(?:note|message|instructions?|reminder|rules?)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?" + _AGENT + r"s?\b"
+               r"|\b(?:attention|dear|hey|hello|hi),?\s+(?:the\s+|all\s+|any\s+)?" + _AGENT + r"s?\b"
+               r"|\bto\s+(?:any|all|every)\s+" + _AGENT + r"s?\b", re.I),
+    # a model called by name at the start: "Assistant, ...", "ChatGPT: ..."
+    re.compile(r"^\W*(?:hey\s+|hi\s+|hello\s+|dear\s+)?(?:ai|llm|chatgpt|gpt|assistant|ai assistant|chat ?bot|"
+               r"claude|gemini|copilot|language model)\s*[,:]", re.I),
     re.compile(r"\b" + _MODEL_NOUN + r"s?\s+(?:reading|processing|parsing|summari[sz]ing|ingesting|indexing)\s+"
                r"(?:this|these)\b", re.I),
     # role markers and prompt syntax
