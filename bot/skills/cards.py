@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.errors import ConfigError
 from bot.scoping.estimate import EstimateConfig, validate_estimate_block
-from bot.yamlfile import read_mapping
+from bot.yamlfile import config_error, read_mapping
 
 
 class Skill(BaseModel):
@@ -80,12 +80,7 @@ def load_skill(path: Path) -> Skill:
     try:
         skill = Skill.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            allowed = f" (allowed: {', '.join(Skill.model_fields)})" if len(err["loc"]) == 1 else ""
-            raise ConfigError(f"skill card {path.name}: unknown key '{key}'{allowed}.") from None
-        raise ConfigError(f"skill card {path.name}: '{key}': {err['msg']}.") from None
+        raise config_error(exc, f"skill card {path.name}", Skill) from None
     return skill
 
 
