@@ -270,29 +270,54 @@ def _safe(fn: Callable[[], float]) -> float:
 # Cross-validation under a deadline -----------------------------------------------------------
 
 
+def run_folds(spec: ModelSpec, n_folds: int, score_fold_k: Callable[[int], dict[str, float]],
+              deadline: float | None) -> CVResult:
+    """Fold by fold (`score_fold_k(k)` fits and scores fold k); after a fold, stop when the rest cannot finish
+    before the deadline. Every frame's models run through here."""
+    started = time.monotonic()
+    folds: list[dict[str, float]] = []
+    for k in range(n_folds):
+        t0 = time.monotonic()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                folds.append(score_fold_k(k))
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
+            return CVResult(spec, folds, time.monotonic() - started, False, error=exc.__class__.__name__)
+        left = n_folds - k - 1
+        if deadline is not None and left and time.monotonic() + (time.monotonic() - t0) * left > deadline:
+            return CVResult(spec, folds, time.monotonic() - started, False, error="time_budget")
+    return CVResult(spec, folds, time.monotonic() - started, True)
+
+
+def record(res: CVResult, n_folds: int, results: list[CVResult], skipped: list[dict], *, keep_partial: bool,
+           unit: str = "folds", on_result: Callable[[int, int, CVResult], None] | None = None, i: int = 0,
+           total: int = 0) -> None:
+    """File one model's cross-validation: a complete one among the results (and as progress); a headline
+    model cut short by the budget keeps the folds it finished, said in `skipped`; anything else is skipped."""
+    if not res.complete and keep_partial and res.error == "time_budget" and res.fold_scores:
+        res = CVResult(res.spec, res.fold_scores, res.seconds, True, error=None)
+        skipped.append({"model": res.spec.name, "reason": f"scored on {len(res.fold_scores)} of {n_folds} {unit} "
+                                                          "to stay inside the time budget"})
+    if res.complete:
+        results.append(res)
+        if on_result is not None:
+            on_result(i, total, res)
+    else:
+        skipped.append({"model": res.spec.name, "reason": "time budget" if res.error == "time_budget" else
+                        f"failed ({res.error})"})
+
+
 def run_cv(spec: ModelSpec, X: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], task: str,
            categorical: np.ndarray, n_classes: int, positive: int | None, random_state: int,
            deadline: float | None, weights: np.ndarray | None = None) -> CVResult:
-    started = time.monotonic()
-    folds: list[dict[str, float]] = []
-    for k, (tr, te) in enumerate(splits):
-        t0 = time.monotonic()
-        try:
-            model = make_estimator(spec, task, categorical, random_state)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.fit(X[tr], y[tr])
-                folds.append(score_fold(task, y[te], model, X[te], n_classes, positive,
-                                        None if weights is None else weights[te]))
-        except (ValueError, FloatingPointError, np.linalg.LinAlgError, MemoryError) as exc:
-            if isinstance(exc, MemoryError):
-                raise
-            return CVResult(spec, folds, time.monotonic() - started, False, error=exc.__class__.__name__)
-        fold_time = time.monotonic() - t0
-        left = len(splits) - k - 1
-        if deadline is not None and left and time.monotonic() + fold_time * left > deadline:
-            return CVResult(spec, folds, time.monotonic() - started, False, error="time_budget")
-    return CVResult(spec, folds, time.monotonic() - started, True)
+    def one(k: int) -> dict[str, float]:
+        tr, te = splits[k]
+        model = make_estimator(spec, task, categorical, random_state)
+        model.fit(X[tr], y[tr])
+        return score_fold(task, y[te], model, X[te], n_classes, positive, None if weights is None else weights[te])
+
+    return run_folds(spec, len(splits), one, deadline)
 
 
 def fit_predict_holdout(spec: ModelSpec, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray,
@@ -354,18 +379,9 @@ def run_baselines(X: np.ndarray, y: np.ndarray, splits: list, task: str, categor
         res = run_cv(spec, X_text if spec.family == "text" else X, y, splits, task, categorical, n_classes, positive,
                      random_state, None if spec.name in ("dummy", "linear") else deadline, weights)
         seconds[spec.name] = res.seconds
-        if not res.complete and res.error == "time_budget" and spec.name in ALWAYS and res.fold_scores:
-            # A headline baseline is never dropped for time: keep the folds it finished, and say so.
-            res = CVResult(spec, res.fold_scores, res.seconds, True, error=None)
-            skipped.append({"model": spec.name, "reason": f"scored on {len(res.fold_scores)} of {len(splits)} folds "
-                                                          "to stay inside the time budget"})
-        if res.complete:
-            results.append(res)
-            if on_result is not None:
-                on_result(i, len(specs), res)
-        else:
-            skipped.append({"model": spec.name, "reason": "time budget" if res.error == "time_budget" else
-                            f"failed ({res.error})"})
+        # A headline baseline is never dropped for time: it keeps the folds it finished, and says so.
+        record(res, len(splits), results, skipped, keep_partial=spec.name in ALWAYS, on_result=on_result, i=i,
+               total=len(specs))
     return results, skipped
 
 

@@ -28,7 +28,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.metrics import r2_score
 
-from bot.scoping.baselines import CVResult, ModelSpec
+from bot.scoping.baselines import CVResult, ModelSpec, record, run_folds
 from bot.scoping.frames import TimeIndex, codes
 
 HORIZON = {"hourly": 24, "daily": 14, "weekly": 13, "monthly": 6, "quarterly": 4, "yearly": 2, "irregular": 4}
@@ -276,32 +276,15 @@ def run_models(panel: Panel, backtest: Backtest, random_state: int, deadline: fl
     skipped: list[dict[str, Any]] = []
     todo = specs(panel, backtest)
     for n, spec in enumerate(todo, start=1):
-        started = time.monotonic()
-        scores = []
-        for k, (origin, _) in enumerate(backtest.blocks()):
-            try:
-                pred = forecast(spec, panel, origin, backtest.horizon, random_state)
-            except (ValueError, MemoryError) as exc:
-                if isinstance(exc, MemoryError):
-                    raise
-                break
-            scores.append(score_block(panel, origin, pred, backtest.season))
-            took = (time.monotonic() - started) / (k + 1)
-            if spec.family == "gbm" and k + 1 < len(backtest.origins) and \
-                    time.monotonic() + took * (len(backtest.origins) - k - 1) > deadline:
-                break
-        res = CVResult(spec, scores, time.monotonic() - started, len(scores) == len(backtest.origins))
-        if not res.complete and spec.family == "gbm" and scores:
-            # the frame's main model is never dropped for time: keep the blocks it finished, and say so
-            res = CVResult(spec, scores, res.seconds, True)
-            skipped.append({"model": spec.name, "reason": f"scored on {len(scores)} of {len(backtest.origins)} "
-                                                          "backtest blocks to stay inside the time budget"})
-        if res.complete:
-            results.append(res)
-            if on_result is not None:
-                on_result(n, len(todo), res)
-        else:
-            skipped.append({"model": spec.name, "reason": "failed"})
+        def one(k: int, spec: ModelSpec = spec) -> dict[str, float]:
+            origin = backtest.origins[k]
+            return score_block(panel, origin, forecast(spec, panel, origin, backtest.horizon, random_state),
+                               backtest.season)
+
+        res = run_folds(spec, len(backtest.origins), one, deadline if spec.family == "gbm" else None)
+        # the frame's main model is never dropped for time: it keeps the blocks it finished, and says so
+        record(res, len(backtest.origins), results, skipped, keep_partial=spec.family == "gbm",
+               unit="backtest blocks", on_result=on_result, i=n, total=len(todo))
     return results, skipped
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score, roc_auc_score
 from sklearn.model_selection import KFold
 
-from bot.scoping.baselines import CVResult, ModelSpec
+from bot.scoping.baselines import CVResult, ModelSpec, record, run_folds
 
 BIAS_SHRINK = 5.0        # ridge on the biases, in pseudo-interactions
 BIAS_ROUNDS = 4
@@ -144,23 +144,13 @@ def run_models(data: Interactions, folds: list, random_state: int, deadline: flo
     results: list[CVResult] = []
     skipped: list[dict[str, Any]] = []
     for n, spec in enumerate(SPECS, start=1):
-        started = time.monotonic()
-        scores = []
-        for k, (tr, te) in enumerate(folds):
-            model = fit(spec, data.user[tr], data.item[tr], data.value[tr], data.n_users, data.n_items,
-                        random_state)
-            scores.append(score(data, data.value[te], model.predict(data.user[te], data.item[te])))
-            took = time.monotonic() - started
-            if spec.family == "mf" and k + 1 < len(folds) and time.monotonic() + took / (k + 1) * (
-                    len(folds) - k - 1) > deadline:
-                break
-        res = CVResult(spec, scores, time.monotonic() - started, len(scores) == len(folds))
-        if res.complete:
-            results.append(res)
-            if on_result is not None:
-                on_result(n, len(SPECS), res)
-        else:
-            skipped.append({"model": spec.name, "reason": "time budget"})
+        def one(k: int, spec: ModelSpec = spec) -> dict[str, float]:
+            tr, te = folds[k]
+            model = fit(spec, data.user[tr], data.item[tr], data.value[tr], data.n_users, data.n_items, random_state)
+            return score(data, data.value[te], model.predict(data.user[te], data.item[te]))
+
+        res = run_folds(spec, len(folds), one, deadline if spec.family == "mf" else None)
+        record(res, len(folds), results, skipped, keep_partial=False, on_result=on_result, i=n, total=len(SPECS))
     return results, skipped
 
 

@@ -279,8 +279,9 @@ def assemble(request: Any, loaded: Loaded, found: Understanding, selection: Sele
         "seconds": None,
     }
     warns = list(found.warnings)
-    if not selection.best_is_dummy and project.kind in ("tabular", "text") and metric in ("roc_auc", "f1_macro", "r2"):
-        too_good = too_good_warning(_finite(selection.best.result.mean(metric)), metric, target.task)
+    judged = "roc_auc" if metric == "pr_auc" else metric  # near-perfect is judged on the task's usual score
+    if not selection.best_is_dummy and project.kind in ("tabular", "text") and judged in ("roc_auc", "f1_macro", "r2"):
+        too_good = too_good_warning(_finite(selection.best.result.mean(judged)), judged, target.task)
         if too_good:
             warns.append(too_good)
     warns += _skip_warnings(selection.skipped, selection.plan.budget)
