@@ -258,7 +258,7 @@ def test_the_score_with_a_leak_is_shown_beside_the_headline_as_not_credible(tmp_
     churn = (rng.random(n) < 1 / (1 + np.exp(0.05 * tenure - 0.02 * (spend - 60)))).astype(int)
     refund = np.where(churn == 1, np.where(rng.random(n) < 0.9, rng.uniform(5, 80, n).round(2), np.nan), np.nan)
     df = pd.DataFrame({"tenure_months": tenure, "monthly_spend": spend, "refund_amount": refund, "churned": churn})
-    report = _scope(tmp_path, df, "churned")
+    report = _scope(tmp_path, df, "churned", budget=60)
     assert any("leak" in w["code"] and w["column"] == "refund_amount" for w in report["warnings"])
     leaky = report["best"]["with_leaks"]
     assert leaky["credible"] is False and "refund_amount" in leaky["columns"]

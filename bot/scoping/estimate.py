@@ -166,6 +166,8 @@ def validate_estimate_block(block: dict[str, Any] | None) -> EstimateConfig:
     """The `estimate:` block of skills/scoping.yaml as a checked config (None -> the defaults)."""
     if block is None:
         return EstimateConfig()
+    if isinstance(block, EstimateConfig):  # already checked (the skill card's typed block)
+        return block
     if not isinstance(block, dict):
         raise ValueError("the estimate block must be a mapping (base, drivers, ...)")
     data = dict(block)

@@ -136,7 +136,7 @@ def select_tabular(table: Any, names: Names, found: Any, budget: float, limits: 
                               weights=weights)
 
     def leaky() -> dict[str, Any] | None:
-        return _with_leaks(chosen, dummy, table.frame, found, sel, y, splits, weights, plan, metric, names, rs)
+        return _with_leaks(chosen, results, table.frame, found, sel, y, splits, weights, plan, metric, names, rs)
 
     facts: dict[str, Any] = {}
     if frame_.rare and frame_.base_rate is not None:
@@ -209,7 +209,7 @@ def _check_on_more(best: bl.CVResult, frame, features: FeatureSet, text: list[st
             "note": f"{best.spec.name} refitted on {len(tr):,} rows and scored on {len(te):,} held-out rows"}
 
 
-def _with_leaks(best: bl.CVResult, dummy: bl.CVResult, frame, found: Any, sel: np.ndarray, y: np.ndarray,
+def _with_leaks(best: bl.CVResult, results: list[bl.CVResult], frame, found: Any, sel: np.ndarray, y: np.ndarray,
                 splits: list, weights: np.ndarray | None, plan: bl.Plan, metric: str, names: Names,
                 rs: int) -> dict[str, Any] | None:
     """The chosen model's score with the leaking columns put back (same folds): shown beside the headline, never
@@ -217,13 +217,17 @@ def _with_leaks(best: bl.CVResult, dummy: bl.CVResult, frame, found: Any, sel: n
     target = found.target
     group_col = found.validation.column if found.validation.groups is not None else None
     fs = select_features(found.profile, target, [], group_col=group_col)
-    if fs.n == found.features.n or time.monotonic() + best.seconds * 1.3 > plan.at(0.95):
+    if fs.n == found.features.n:
         return None
+    if time.monotonic() + best.seconds * 1.3 > plan.at(1.0):  # too slow to refit: the linear baseline says it
+        best = next((r for r in results if r.spec.name == "linear"), None)
+        if best is None or time.monotonic() + best.seconds * 1.3 > plan.at(1.0):
+            return None
     X = build_matrix(frame, fs, target.rows[sel])
     if best.spec.family == "text":
         X = with_text(X, _texts(frame, found.frame.text, target.rows[sel]))
     res = bl.run_cv(best.spec, X, y, splits, target.task, fs.categorical, len(target.classes), target.positive, rs,
-                    plan.at(0.97), weights)
+                    plan.at(1.0), weights)
     score = res.mean(metric)
     if not res.complete or not np.isfinite(score):
         return None
