@@ -14,11 +14,13 @@ import time
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.errors import InputError, NotFound, UserError
-from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,11 @@ class Core:
     # Components ------------------------------------------------------------------------
     @cached_property
     def store(self) -> Store:
-        return Store(self.settings.data_dir / "state.sqlite3")
+        from bot.store import Store
+
+        cfg = self.settings
+        return Store(cfg.store.url or cfg.data_dir / "state.sqlite3", pool_size=cfg.store.pool_size,
+                     ttl_seconds=cfg.conversations.ttl_days * 86400)
 
     @cached_property
     def skills(self):
@@ -57,6 +63,11 @@ class Core:
 
     @cached_property
     def scoper(self):
+        """Where scopes run: this machine's isolated runner, or Celery workers (`scope.engine`)."""
+        if self.settings.scope.engine == "celery":
+            from bot.scale.client import CeleryScopeEngine
+
+            return CeleryScopeEngine(self.settings)
         from bot.scoping.worker import ScopeRunner
 
         return ScopeRunner(self.settings, one_shot=self.one_shot)
@@ -97,8 +108,10 @@ class Core:
               target: str | None = None, task: str = "auto", budget: float | None = None,
               rate: float | None = None, unit: str = "day", currency: str = "GBP",
               user_id: str = "local", progress: Progress | None = None,
-              timeout: float | None = None, cv: str = "auto", chart: bool = True) -> dict[str, Any]:
+              timeout: float | None = None, cv: str = "auto", chart: bool = True,
+              cancel: threading.Event | None = None) -> dict[str, Any]:
         """Run a scope in an isolated worker; store the report (never the data) under an id for the user.
+        Setting `cancel` stops the job (Cancelled is raised).
 
         Returns {"report": <scope JSON>, "chart_png": bytes | None, "scope_id": str}.
         """
@@ -116,9 +129,10 @@ class Core:
             estimate=self._estimate_block(), cv=cv, chart=chart,
         )
         started = time.monotonic()
-        result = self.scoper.run(request, progress=progress, timeout=timeout)
+        result = self.scoper.run(request, progress=progress, timeout=timeout, cancel=cancel, user_id=str(user_id))
         report = result.report
-        scope_id = self.store.save_scope(str(user_id), report, keep_days=self.settings.scope.keep_reports_days)
+        scope_id = result.scope_id or self.store.save_scope(str(user_id), report,
+                                                            keep_days=self.settings.scope.keep_reports_days)
         report["id"] = scope_id
         log.info("scope done id=%s rows=%s cols=%s seconds=%.2f", scope_id, report.get("rows"),
                  report.get("columns"), time.monotonic() - started)

@@ -115,6 +115,18 @@ class Scope(_Section):
     random_state: int = 0
     selection_sample_rows: int = Field(20_000, ge=500)
     keep_reports_days: int = Field(90, ge=1)
+    engine: Literal["local", "celery"] = "local"   # celery: jobs go to `mlbot worker` processes through Redis
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    remote_max_file_mb: float = Field(100, gt=0)   # upload cap when the bytes travel through Redis
+    upload_ttl_seconds: float = Field(120, gt=0)   # an upload not picked up by then is gone from Redis
+    queue_limit: int = Field(16, ge=1)             # scopes waiting in the shared queue before "busy"
+    queue_wait_seconds: float = Field(60, gt=0)    # a scope not started by a worker by then is "busy"
+    worker_lost_seconds: float = Field(10, ge=2)   # a worker silent this long is gone: its job runs again
+
+
+class StoreSettings(_Section):
+    url: str | None = None      # None: a SQLite file in the data dir; postgresql://... for several machines
+    pool_size: int = Field(5, ge=1, le=100)
 
 
 class EstimateDefaults(_Section):
@@ -174,6 +186,7 @@ class Settings(_Section):
     llm: LLM = LLM()
     conversations: Conversations = Conversations()
     scope: Scope = Scope()
+    store: StoreSettings = StoreSettings()
     estimate_defaults: EstimateDefaults = EstimateDefaults()
     rates: Rates = Rates()
     quote: Quote = Quote()

@@ -60,6 +60,12 @@ class Busy(UserError):
     code = "busy"
 
 
+class Cancelled(UserError):
+    """A job stopped because its user (or the front) asked for it."""
+
+    code = "cancelled"
+
+
 class QuotaExceeded(UserError):
     code = "quota"
 
