@@ -64,7 +64,11 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return self.db_url(0)
+
+    def db_url(self, db: int) -> str:
+        """Another logical database: its own queues and keys (workers on db 0 never see them)."""
+        return f"redis://127.0.0.1:{self.port}/{db}"
 
     def start(self) -> RedisServer:
         self.proc = subprocess.Popen(
