@@ -33,7 +33,7 @@ STAGES = ["loading", "profiling", "checks", "baselines", "learning_curve", "esti
 def _csv(rows: int, cols: int, seed: int = 0) -> bytes:
     rng = random.Random(seed)
     lines = [",".join(f"f{j}" for j in range(cols)) + ",target"]
-    for i in range(rows):
+    for _ in range(rows):
         values = [rng.random() for _ in range(cols)]
         lines.append(",".join(f"{v:.5f}" for v in values) + f",{int(values[0] + rng.random() > 1)}")
     return ("\n".join(lines) + "\n").encode()
