@@ -163,6 +163,8 @@ class Discord(_Section):
     dev_guild_id: int | None = None
     owner_ids: list[int] = []
     sharded: bool = False
+    shard_count: int | None = Field(None, ge=1)   # with shard_ids: this process runs only those shards
+    shard_ids: list[int] | None = None            # (several bot processes split the shards between them)
     max_upload_mb: float = Field(10, gt=0, le=500)
     ask_cooldown_seconds: float = Field(5, ge=0)
     scope_cooldown_seconds: float = Field(30, ge=0)

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.store import Store
 
 MLBOT = str(Path(sys.executable).parent / "mlbot")
@@ -40,3 +42,25 @@ def test_bot_processes_share_one_chroma_server_and_one_postgresql_store(tmp_path
     shared = Store(postgres_url)  # both processes recorded their answers in the one database
     assert shared.cooldown("local", "ask", 60) == 0 and shared.cooldown("local", "ask", 60) > 0
     assert shared.forget("local")["answers"] == 2
+
+
+def test_bot_processes_can_split_the_shards(tmp_path):
+    from bot.discord import build_bot
+    from bot.errors import ConfigError
+    from tests.conftest import make_core
+
+    core = make_core(tmp_path / "d", **{"discord.sharded": True, "discord.shard_count": 4, "discord.shard_ids": [2, 3]})
+    bot = build_bot(core.settings, core, warm=False)
+    assert bot.shard_count == 4 and bot.shard_ids == [2, 3]
+    core.settings.discord.shard_ids = [4]
+    with pytest.raises(ConfigError, match="shard_count"):
+        build_bot(core.settings, core, warm=False)
+
+
+def test_the_example_deploy_config_is_valid():
+    from bot.config import load_settings
+    from tests.conftest import ROOT
+
+    settings = load_settings(ROOT / "deploy" / "config.scaled.yaml", env={})
+    assert settings.scope.engine == "celery" and settings.vectorstore.mode == "http"
+    assert settings.store.url.startswith("postgresql://") and settings.knowledge_dir == ROOT / "knowledge"

@@ -106,11 +106,11 @@ def _publish_error(channel: JobChannel, exc: UserError) -> None:
 def serve(settings: Any, store: Any, *, concurrency: int = 1, name: str | None = None, loglevel: str = "INFO") -> None:
     """Run the worker until it is stopped (SIGTERM or `mlbot worker --stop NAME`: warm shutdown, the
     running jobs finish first)."""
-    from celery.utils.nodenames import default_nodename
+    from celery.utils.nodenames import default_nodename, host_format
 
     app = make_app(settings)
     jobs = JobRunner(settings, store)
-    node = jobs.name = default_nodename(name or jobs.name)
+    node = jobs.name = host_format(default_nodename(name or jobs.name))  # %h: this host's name
     app.task(name=TASK, acks_late=True, ignore_result=True)(jobs.run)
     jobs.runner.warm(wait=True)  # the forkserver imports pandas and scikit-learn once, before "ready"
     try:
