@@ -80,6 +80,8 @@ class Core:
     def close(self) -> None:
         if "scoper" in self.__dict__:
             self.scoper.close()
+        if "store" in self.__dict__:
+            self.store.close()
 
     # Ask and the knowledge base ----------------------------------------------------------
     def ask(self, question: str, *, user_id: str = "local", skill: str | None = None,

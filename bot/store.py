@@ -136,11 +136,6 @@ class Store:
         self._ready = False
         self._ready_lock = threading.Lock()
 
-    @property
-    def path(self) -> Path | None:
-        """The SQLite file, if this store is one."""
-        return Path(self.engine.url.database) if self.is_sqlite and self.engine.url.database else None
-
     def close(self) -> None:
         self.engine.dispose()
 

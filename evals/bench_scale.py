@@ -60,6 +60,8 @@ async def run_scopes(workers: int, args, redis_url: str, tmp: Path) -> dict:
             "store.url": state})
         core = Core(settings)
         bot = build_bot(settings, core, sync="global", warm=False)
+        bot.start_warm()  # as in production: imports and connections before the first command
+        bot.warm_thread.join()
         csv = make_csv(args.rows)
         samples: list[float] = []
         stop = asyncio.Event()

@@ -13,13 +13,14 @@ queue is full. Nothing here logs a byte of the data or of the spec.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 WAITING = "mlbot:scope:waiting"
-EVENTS_TTL = 3600  # a late reader (the bot after a long queue) still finds the result for an hour
+EVENTS_TTL = 900  # the bot deletes a job's events once it has the result; these are what a lost bot leaves
 EVENTS_MAXLEN = 2000
 
 # Refuse when the queue is full, else enqueue (atomic across every bot process).
@@ -31,8 +32,15 @@ return 1
 """
 
 
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
+
+
 def new_job_id() -> str:
     return uuid.uuid4().hex
+
+
+def valid_job_id(value: object) -> bool:
+    return isinstance(value, str) and bool(_JOB_ID.fullmatch(value))
 
 
 def connect(url: str):
@@ -84,6 +92,10 @@ class JobChannel:
     def alive(self) -> bool:
         return bool(self.redis.exists(self.k_alive))
 
+    def close(self) -> None:
+        """The bot has the outcome: nothing of this job stays in Redis."""
+        self.redis.delete(self.k_events, self.k_data, self.k_spec)  # a cancel flag stays for the worker
+
     # Worker side ---------------------------------------------------------------------------
     def claim(self) -> tuple[dict[str, Any], bytes] | None:
         """The spec and the bytes, deleted from Redis as they are read; None when they expired or the
@@ -99,7 +111,7 @@ class JobChannel:
 
     def publish(self, kind: str, **payload: Any) -> None:
         with self.redis.pipeline() as pipe:
-            pipe.xadd(self.k_events, {"e": json.dumps({"kind": kind, **payload})}, maxlen=EVENTS_MAXLEN,
+            pipe.xadd(self.k_events, {"e": json.dumps({"kind": kind, **payload}, default=_plain)}, maxlen=EVENTS_MAXLEN,
                       approximate=True)
             pipe.expire(self.k_events, EVENTS_TTL)
             pipe.execute()
@@ -112,6 +124,12 @@ class JobChannel:
 
     def cancelled(self) -> bool:
         return bool(self.redis.exists(self.k_cancel))
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and the like as plain numbers (progress info comes from the job's libraries)."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else str(value)
 
 
 def _text(value: Any) -> str:

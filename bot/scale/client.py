@@ -58,8 +58,11 @@ class CeleryScopeEngine:
             return self._redis, self._app
 
     def warm(self) -> None:
-        redis, _ = self._clients()
+        """Import and connect now (a long-running front calls this at start, off its event loop)."""
+        redis, app = self._clients()
         self._ping(redis)
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1)
 
     def close(self) -> None:
         with self._lock:
@@ -83,6 +86,9 @@ class CeleryScopeEngine:
             log.info("scope job %s queued bytes=%d attempt=%d", job_id, len(data), attempt)
             try:
                 return self._follow(channel, app, limit, progress, cancel)
+            except UserError:
+                channel.close()
+                raise
             except _WorkerLost:
                 log.warning("scope job %s: the worker went away mid-job (attempt %d)", job_id, attempt)
                 _call(progress, "requeued", {"attempt": attempt + 1})
@@ -110,9 +116,12 @@ class CeleryScopeEngine:
             raise self._unreachable(exc) from None
         if not admitted:
             raise Busy("the scope queue is full right now.", hint="Please try again in a minute.")
-        channel.put(spec, data, ttl=cfg.upload_ttl_seconds)
-        expires = max(cfg.upload_ttl_seconds, cfg.queue_wait_seconds) + 30
-        app.send_task(TASK, args=[channel.job_id], queue=QUEUE, expires=expires)
+        try:
+            channel.put(spec, data, ttl=cfg.upload_ttl_seconds)
+            expires = max(cfg.upload_ttl_seconds, cfg.queue_wait_seconds) + 30
+            app.send_task(TASK, args=[channel.job_id], queue=QUEUE, expires=expires)
+        except Exception as exc:
+            raise self._unreachable(exc) from None
 
     def _follow(self, channel: JobChannel, app: Any, limit: float, progress: Progress | None,
                 cancel: threading.Event | None) -> ScopeResult:
@@ -132,6 +141,7 @@ class CeleryScopeEngine:
                     _call(progress, event["stage"], event["info"])
                 elif kind == "result":
                     png = base64.b64decode(event["chart_png"]) if event.get("chart_png") else None
+                    channel.close()
                     return ScopeResult(report=event["report"], chart_png=png, scope_id=event["scope_id"])
                 elif kind == "error":
                     cls = _KINDS.get(event["error"], UserError)

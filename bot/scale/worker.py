@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.errors import Busy, UserError
 from bot.scale.celery_app import QUEUE, TASK, make_app
-from bot.scale.channel import JobChannel, connect
+from bot.scale.channel import JobChannel, connect, valid_job_id
 from bot.scoping.worker import ScopeRequest, ScopeRunner
 
 log = logging.getLogger("bot.scale.worker")
@@ -39,6 +39,9 @@ class JobRunner:
         self.name = f"mlbot@{socket.gethostname()}"
 
     def run(self, job_id: str) -> None:
+        if not valid_job_id(job_id):
+            log.warning("scope task with a malformed job id ignored")
+            return
         channel = JobChannel(self.redis, job_id)
         claimed = channel.claim()
         if claimed is None:  # expired, withdrawn by the bot, or a redelivery of a job already claimed
@@ -111,6 +114,9 @@ def serve(settings: Any, store: Any, *, concurrency: int = 1, name: str | None =
     app = make_app(settings)
     jobs = JobRunner(settings, store)
     node = jobs.name = host_format(default_nodename(name or jobs.name))  # %h: this host's name
+    if store.is_sqlite:
+        log.warning("store.url is a SQLite file on this machine: bot processes elsewhere will not see the reports "
+                    "this worker stores (set store.url to the shared PostgreSQL database)")
     app.task(name=TASK, acks_late=True, ignore_result=True)(jobs.run)
     jobs.runner.warm(wait=True)  # the forkserver imports pandas and scikit-learn once, before "ready"
     try:
