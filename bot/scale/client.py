@@ -19,18 +19,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bot import errors
 from bot.errors import Busy, Cancelled, ConfigError, LimitExceeded, UserError
 from bot.scale.celery_app import QUEUE, TASK, make_app
 from bot.scale.channel import JobChannel, connect, new_job_id
-from bot.scoping.worker import Progress, ScopeRequest, ScopeResult, WorkerCrashed
+
+# The local runner's error kinds and progress relay, so both engines raise and report alike.
+from bot.scoping.worker import _KINDS, Progress, ScopeRequest, ScopeResult, WorkerCrashed, _call
 
 log = logging.getLogger("bot.scale.client")
-
-_KINDS: dict[str, type[UserError]] = {
-    cls.__name__: cls for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, UserError)
-}
-_KINDS["WorkerCrashed"] = WorkerCrashed
 _POLL_MS = 250
 _GRACE = 10.0  # after a withdrawal that lost the race: how long a claiming worker has to say "started"
 
@@ -189,11 +185,3 @@ class CeleryScopeEngine:
         return Busy(f"the scope queue ({shown_url(self.settings.scope.broker_url)}) cannot be reached.",
                     hint="Please try again in a minute; if it lasts, tell the bot's operator.")
 
-
-def _call(progress: Progress | None, stage: str, info: dict[str, Any]) -> None:
-    if progress is None:
-        return
-    try:
-        progress(stage, info)
-    except Exception:  # a front's progress callback must never kill the job
-        log.debug("progress callback raised", exc_info=True)
