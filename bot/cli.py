@@ -54,9 +54,11 @@ def _common(json_flag: bool = True) -> argparse.ArgumentParser:
 def _number(low: float, high: float | None, what: str):
     """An argparse type for a number in (low, high) with a message saying what is allowed."""
     def parse(v: str) -> float:
+        from bot.terminal import read_number
+
         try:
-            x = float(v)
-        except ValueError:
+            x = read_number(v, "the value")
+        except InputError:
             raise argparse.ArgumentTypeError(f"'{v}' is not a number") from None
         if not (x > low if high is None else low <= x < high):
             raise argparse.ArgumentTypeError(f"'{v}' must be {what}")
@@ -190,7 +192,9 @@ def emit(args: argparse.Namespace, result: Any, text: str | None) -> None:
     if args.json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, default=str) + "\n")
     elif text is not None:
-        sys.stdout.write(text.rstrip() + "\n")
+        from bot.terminal import printable
+
+        sys.stdout.write(printable(text.rstrip()) + "\n")
 
 
 def _stderr_progress(args: argparse.Namespace):
@@ -234,12 +238,9 @@ def cmd_scope(args, core) -> int:
                         rate=args.rate, unit=args.unit, currency=args.currency, user_id=args.user,
                         progress=_stderr_progress(args), cv=args.cv, chart=bool(args.plot))
     if args.plot and result.get("chart_png"):
-        try:
-            args.plot.parent.mkdir(parents=True, exist_ok=True)
-            args.plot.write_bytes(result["chart_png"])
-        except OSError as exc:
-            raise InputError(f"could not write the chart to {args.plot} ({exc.strerror or 'error'}); the scope is "
-                             f"saved as {result['scope_id']}.", hint="Pick a --plot path in a folder you can write to.") from None
+        from bot.terminal import write_chart
+
+        write_chart(args.plot, result["chart_png"], result["scope_id"], option="--plot")
     report = result["report"]
     text = scope_markdown(report) + f"\n\nScope id: {result['scope_id']} (use it with `mlbot quote --scope`)."
     emit(args, report, text)
@@ -335,7 +336,7 @@ def cmd_eval(args, core) -> int:
     from bot.knowledge import evaluate
 
     if args.eval_command == "feedback":
-        result = evaluate.feedback_summary(core.store)
+        result = core.feedback_summary()
         emit(args, result, evaluate.feedback_table(result))
         return 0
     questions = args.questions or Path(__file__).resolve().parent.parent / "evals" / "questions"
@@ -378,30 +379,21 @@ def cmd_worker(args, core) -> int:
         return 0 if stopped else 2
     if not 1 <= args.concurrency <= 64:
         raise UsageError("--concurrency must be between 1 and 64.")
-    worker.serve(core.settings, core.store, concurrency=args.concurrency, name=args.name)
+    worker.serve(core, concurrency=args.concurrency, name=args.name)
     return 0
 
 
 def cmd_store_version(args, core) -> int:
-    from bot.store import shown_url
-
-    core.store.ensure_schema()
-    version = core.store.schema_version()
-    emit(args, {"url": shown_url(core.store.url), "version": version}, f"{shown_url(core.store.url)}: schema {version}")
+    result = core.store_version()
+    emit(args, result, f"{result['url']}: schema {result['version']}")
     return 0
 
 
 def cmd_store_migrate(args, core) -> int:
-    from bot.store import Store, shown_url
-
-    target = Store(args.to)
-    try:
-        copied = core.store.copy_to(target)
-    finally:
-        target.close()
-    lines = [f"copied into {shown_url(target.url)}:"] + [f"  {name}: {n}" for name, n in copied.items()]
+    result = core.store_copy(args.to)
+    lines = [f"copied into {result['to']}:"] + [f"  {name}: {n}" for name, n in result["copied"].items()]
     lines.append("Now set store.url (or MLBOT_STORE__URL) to it on every bot process and worker.")
-    emit(args, {"to": shown_url(target.url), "copied": copied}, "\n".join(lines))
+    emit(args, result, "\n".join(lines))
     return 0
 
 

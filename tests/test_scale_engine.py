@@ -95,7 +95,7 @@ def _job_processes(root_pid: int) -> list[psutil.Process]:
     out = []
     for proc in psutil.Process(root_pid).children(recursive=True):
         try:
-            if "forkserver" in " ".join(proc.parent().cmdline()) and proc.name() != "scope-prime":
+            if "forkserver" in " ".join(proc.parent().cmdline()):
                 out.append(proc)
         except psutil.NoSuchProcess:
             continue

@@ -106,11 +106,12 @@ def _publish_error(channel: JobChannel, exc: UserError) -> None:
     channel.publish("error", error=type(exc).__name__, message=exc.message, hint=exc.hint, code=exc.code)
 
 
-def serve(settings: Any, store: Any, *, concurrency: int = 1, name: str | None = None, loglevel: str = "INFO") -> None:
+def serve(core: Any, *, concurrency: int = 1, name: str | None = None, loglevel: str = "INFO") -> None:
     """Run the worker until it is stopped (SIGTERM or `mlbot worker --stop NAME`: warm shutdown, the
-    running jobs finish first)."""
+    running jobs finish first). Reports go to the core's store (the shared one: `store.url`)."""
     from celery.utils.nodenames import default_nodename, host_format
 
+    settings, store = core.settings, core.store
     app = make_app(settings)
     jobs = JobRunner(settings, store)
     node = jobs.name = host_format(default_nodename(name or jobs.name))  # %h: this host's name
