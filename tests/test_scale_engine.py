@@ -274,3 +274,12 @@ def test_a_bot_that_dies_mid_scope_still_finds_the_report(cluster, tmp_path):
     finally:
         if cli.poll() is None:
             cli.kill()
+
+
+def test_an_unreachable_queue_is_a_clear_error(tmp_path):
+    from tests.services import free_port
+
+    core = make_core(tmp_path / "bot", **{"scope.engine": "celery",
+                                          "scope.broker_url": f"redis://127.0.0.1:{free_port()}/0"})
+    with pytest.raises(Busy, match="cannot be reached"):
+        _scope(core)

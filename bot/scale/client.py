@@ -75,6 +75,8 @@ class CeleryScopeEngine:
         spec = {"request": {k: v for k, v in asdict(request).items() if k not in ("path", "data")},
                 "timeout": limit, "user_id": str(user_id or "local")}
         redis, app = self._clients()
+        from redis.exceptions import RedisError
+
         for attempt in (1, 2):
             job_id = new_job_id()
             channel = JobChannel(redis, job_id)
@@ -85,6 +87,8 @@ class CeleryScopeEngine:
             except UserError:
                 channel.close()
                 raise
+            except RedisError as exc:  # Redis went away while we followed the job
+                raise self._unreachable(exc) from None
             except _WorkerLost:
                 log.warning("scope job %s: the worker went away mid-job (attempt %d)", job_id, attempt)
                 _call(progress, "requeued", {"attempt": attempt + 1})
