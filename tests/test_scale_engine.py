@@ -161,9 +161,10 @@ def test_the_memory_cap_stops_the_job_and_the_next_one_works(engine, big_csv):
 
 def test_a_job_process_that_dies_is_a_clear_error_and_the_next_job_works(engine):
     core, root = engine
-    box = _in_thread(_scope, core, SLOW, budget=60)
-    _wait_for(lambda: _job_processes(root), 60, "the job process")
-    time.sleep(0.5)
+    _wait_for(lambda: not _job_processes(root), 10, "earlier jobs to go")
+    stages: list[str] = []
+    box = _in_thread(_scope, core, SLOW, budget=60, progress=lambda s, i: stages.append(s))
+    _wait_for(lambda: "baselines" in stages, 60, "the job to run")
     for proc in _job_processes(root):
         proc.kill()  # the kernel's OOM killer, or a segfault in a library
     box["thread"].join(60)
@@ -191,8 +192,10 @@ def test_a_full_queue_answers_busy_at_once(cluster, tmp_path):
     connect(cluster["redis"]).delete(WAITING)
     core = _celery_core(cluster, tmp_path, **{"scope.queue_limit": 1})
     cancel = threading.Event()
-    running = _in_thread(_scope, core, SLOW, budget=60, cancel=cancel, user="u1")
-    _wait_for(lambda: _job_processes(cluster["worker"].proc.pid), 60, "the first job to run")
+    stages: list[str] = []
+    running = _in_thread(_scope, core, SLOW, budget=60, cancel=cancel, user="u1",
+                         progress=lambda s, i: stages.append(s))
+    _wait_for(lambda: "baselines" in stages, 60, "the first job to run")
     waiting = _in_thread(_scope, core, SMALL, budget=1, cancel=cancel, user="u2")  # waits for the one worker
     _wait_for(lambda: connect(cluster["redis"]).zcard(WAITING) == 1, 20, "the second job to wait")
     started = time.monotonic()
@@ -206,10 +209,13 @@ def test_a_full_queue_answers_busy_at_once(cluster, tmp_path):
 
 
 def test_an_upload_that_expired_in_the_queue_is_a_clear_error(cluster, tmp_path):
-    core = _celery_core(cluster, tmp_path, **{"scope.upload_ttl_seconds": 1})
+    busy = _celery_core(cluster, tmp_path / "a")
     cancel = threading.Event()
-    running = _in_thread(_scope, core, SLOW, budget=60, cancel=cancel, user="u1")
-    _wait_for(lambda: _job_processes(cluster["worker"].proc.pid), 60, "the first job to run")
+    stages: list[str] = []
+    running = _in_thread(_scope, busy, SLOW, budget=60, cancel=cancel, user="u1",
+                         progress=lambda s, i: stages.append(s))
+    _wait_for(lambda: "baselines" in stages, 60, "the first job to run")
+    core = _celery_core(cluster, tmp_path / "b", **{"scope.upload_ttl_seconds": 1})
     late = _in_thread(_scope, core, SMALL, budget=1, user="u2")
     time.sleep(2.5)  # its upload expires while the only worker is busy
     cancel.set()
@@ -261,6 +267,7 @@ def test_a_bot_that_dies_mid_scope_still_finds_the_report(cluster, tmp_path):
     csv.write_bytes(_csv(2000, 10, seed=4))
     env = {**os.environ, "MLBOT_DATA_DIR": str(tmp_path / "cli"), "MLBOT_SCOPE__ENGINE": "celery",
            "MLBOT_SCOPE__BROKER_URL": cluster["redis"], "MLBOT_STORE__URL": cluster["state"]}
+    _wait_for(lambda: not _job_processes(cluster["worker"].proc.pid), 10, "earlier jobs to go")
     cli = subprocess.Popen([str(Path(sys.executable).parent / "mlbot"), "scope", str(csv), "--target", "target",
                             "--budget", "4", "--json"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
