@@ -56,6 +56,7 @@ FEEDBACK_VOTES = ("helpful", "not_helpful", "wrong_source")
 SCHEMA_VERSION = 3
 DEFAULT_TTL_SECONDS = 30 * 86400
 BUSY_SECONDS = 30.0
+PURGE_EVERY = 60.0  # seconds between sweeps of expired rows (reads filter them out meanwhile)
 
 metadata = MetaData()
 schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
@@ -135,6 +136,7 @@ class Store:
         self._insert = _sqlite_insert if self.is_sqlite else _pg_insert
         self._ready = False
         self._ready_lock = threading.Lock()
+        self._next_purge = 0.0
 
     def close(self) -> None:
         self.engine.dispose()
@@ -185,17 +187,23 @@ class Store:
 
     def turns(self, conversation: str, limit: int = 6) -> list[dict[str, Any]]:
         with self._tx() as db:
-            self._purge(db, time.time())
+            now = time.time()
+            self._purge(db, now)
             rows = db.execute(
                 select(turns.c.question, turns.c.standalone, turns.c.skill, turns.c.private, turns.c.meta)
-                .where(turns.c.conversation == conversation).order_by(turns.c.idx.desc()).limit(limit)
+                .where(turns.c.conversation == conversation, turns.c.expires >= now)
+                .order_by(turns.c.idx.desc()).limit(limit)
             ).all()
         return [{"question": q, "standalone": s, "skill": k, "private": bool(p), "meta": json.loads(m or "{}")}
                 for q, s, k, p, m in reversed(rows)]
 
-    def _purge(self, db: Connection, now: float) -> None:
+    def _purge(self, db: Connection, now: float, *, force: bool = False) -> None:
         """Expired turns; questions, answers and votes older than the conversation TTL (votes go
-        with their answer, so none outlives the question it quotes)."""
+        with their answer, so none outlives the question it quotes). At most every PURGE_EVERY
+        seconds per process unless forced: a sweep is several statements, a round trip each on a server."""
+        if not force and now < self._next_purge:
+            return
+        self._next_purge = now + PURGE_EVERY
         cutoff = now - self.ttl
         db.execute(delete(turns).where(turns.c.expires < now))
         old = select(answers.c.id).where(answers.c.created < cutoff)
@@ -259,7 +267,7 @@ class Store:
         with self._tx() as db:
             self._purge(db, now)
             row = db.execute(select(answers.c.question, answers.c.skill, answers.c.sources)
-                             .where(answers.c.id == answer_id)).first()
+                             .where(answers.c.id == answer_id, answers.c.created >= now - self.ttl)).first()
             if row is None:
                 return False
             stmt = self._insert(feedback).values(answer_id=answer_id, user_id=str(user_id), vote=vote,
@@ -270,7 +278,7 @@ class Store:
 
     def feedback(self) -> list[dict[str, Any]]:
         with self._tx() as db:
-            self._purge(db, time.time())
+            self._purge(db, time.time(), force=True)
             rows = db.execute(select(feedback.c.answer_id, feedback.c.vote, feedback.c.question, feedback.c.skill,
                                      feedback.c.sources, feedback.c.created).order_by(feedback.c.id)).all()
         return [{"answer_id": a, "vote": v, "question": q, "skill": s, "sources": json.loads(src), "created": c}

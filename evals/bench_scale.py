@@ -1,7 +1,7 @@
 """Scaling out on loopback: 8 scopes from 4 users through SimCord on 1 and on 2 `mlbot worker` processes,
 and the latency of a state-store write.
 
-    python evals/bench_scale.py [--part all|scopes|store] [--scopes 8] [--users 4] [--budget 20] [--json]
+    python evals/bench_scale.py [--part all|scopes|store] [--scopes 8] [--users 4] [--budget 20] [--postgres] [--json]
 
 Scopes: starts a real redis-server and N real `mlbot worker` processes (one job slot each, the shared
 state in one SQLite file), runs the real bot with `scope.engine: celery` against SimCord's simulated
@@ -135,10 +135,10 @@ async def bench_scopes(args) -> dict:
 # Store -----------------------------------------------------------------------------------------------
 
 
-def bench_store(n: int) -> dict:
+def bench_store(n: int, url: str | None = None) -> dict:
     from bot.store import Store
 
-    store = Store(Path(tempfile.mkdtemp(prefix="bench-store-")) / "state.sqlite3")
+    store = Store(url or Path(tempfile.mkdtemp(prefix="bench-store-")) / "state.sqlite3")
     store.ensure_schema()
     ops = {
         "cooldown": lambda i: store.cooldown(f"u{i}", "ask", 5),
@@ -160,6 +160,19 @@ def bench_store(n: int) -> dict:
     store.close()
     worst = max(r["median_ms"] for r in rows)
     return {"rows": rows, "goal_met": worst <= GOAL_WRITE_MS}
+
+
+def bench_store_postgres(n: int) -> dict:
+    """The same writes on a throwaway local PostgreSQL (loopback TCP; fsync off, so a floor)."""
+    from tests.services import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        result = bench_store(n, server.create_database())
+    finally:
+        server.stop()
+    result["goal_met"] = True  # informational: the goal is on SQLite
+    return result
 
 
 # Output ---------------------------------------------------------------------------------------------
@@ -186,6 +199,10 @@ def report(result: dict) -> str:
         out.append(_table(["store write (SQLite, pooled)", "median ms", "p95 ms", "n"],
                           [[r["op"], f"{r['median_ms']:.3f}", f"{r['p95_ms']:.3f}", str(r["n"])] for r in st["rows"]]))
         out.append(f"goal median write <= {GOAL_WRITE_MS:g} ms: {'met' if st['goal_met'] else 'missed'}")
+    if "store_postgres" in result:
+        pg = result["store_postgres"]
+        out.append(_table(["store write (PostgreSQL, loopback)", "median ms", "p95 ms", "n"],
+                          [[r["op"], f"{r['median_ms']:.3f}", f"{r['p95_ms']:.3f}", str(r["n"])] for r in pg["rows"]]))
     return "\n\n".join(out)
 
 
@@ -197,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", type=int, default=1500, help="rows of each scoped CSV")
     p.add_argument("--budget", type=float, default=20.0, help="scope.budget_seconds (generous: the work is fixed)")
     p.add_argument("--writes", type=int, default=500, help="store writes per operation")
+    p.add_argument("--postgres", action="store_true", help="also time the writes on a throwaway PostgreSQL")
     p.add_argument("--timeout", type=float, default=900.0)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
@@ -206,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {}
     if args.part in ("all", "store"):
         result["store"] = bench_store(args.writes)
+        if args.postgres:
+            result["store_postgres"] = bench_store_postgres(args.writes)
     if args.part in ("all", "scopes"):
         result["scopes"] = asyncio.run(bench_scopes(args))
     print(json.dumps(result) if args.json else report(result))

@@ -148,6 +148,13 @@ def test_stored_questions_and_feedback_expire_with_the_conversation_ttl(url):
     assert not store.add_feedback(aid, "carol", "helpful")  # the answer record expired too
 
 
+def test_an_expired_turn_is_never_read_back(store):
+    store.add_turn("c1", "u1", "my day rate?", "my day rate?", "rates", private=True, private_ttl=0.3, ttl=600)
+    assert len(store.turns("c1")) == 1
+    time.sleep(0.4)
+    assert store.turns("c1") == []  # whether or not the periodic sweep has run yet
+
+
 def test_turns_keep_their_order_and_meta(store):
     for i in range(3):
         store.add_turn("c1", "u1", f"q{i}", f"s{i}", None, private=False, private_ttl=60, ttl=600, meta={"i": i})
