@@ -120,7 +120,10 @@ def store_url(target: str | os.PathLike) -> str:
 
 def shown_url(url: str) -> str:
     """The URL with its password masked (for logs and messages)."""
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can read: show its scheme only
+        return str(url).split("://", 1)[0] + "://..."
 
 
 class Store:
