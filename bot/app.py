@@ -15,12 +15,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.errors import InputError, LimitExceeded, NotFound, UserError
 from bot.lazy import lazy
-from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,11 @@ class Core:
     # Components ------------------------------------------------------------------------
     @lazy
     def store(self) -> Store:
-        return Store(self.settings.data_dir / "state.sqlite3")
+        from bot.store import Store
+
+        cfg = self.settings
+        return Store(cfg.store.url or cfg.data_dir / "state.sqlite3", pool_size=cfg.store.pool_size,
+                     ttl_seconds=cfg.conversations.ttl_days * 86400)
 
     @lazy
     def skills(self):
@@ -59,6 +65,11 @@ class Core:
 
     @lazy
     def scoper(self):
+        """Where scopes run: this machine's isolated runner, or Celery workers (`scope.engine`)."""
+        if self.settings.scope.engine == "celery":
+            from bot.scale.client import CeleryScopeEngine
+
+            return CeleryScopeEngine(self.settings)
         from bot.scoping.worker import ScopeRunner
 
         return ScopeRunner(self.settings, one_shot=self.one_shot)
@@ -77,6 +88,8 @@ class Core:
     def close(self) -> None:
         if "scoper" in self.__dict__:
             self.scoper.close()
+        if "store" in self.__dict__:
+            self.store.close()
 
     # Ask and the knowledge base ----------------------------------------------------------
     def ask(self, question: str, *, user_id: str = "local", skill: str | None = None,
@@ -140,8 +153,9 @@ class Core:
               rate: float | None = None, unit: str = "day", currency: str = "GBP",
               user_id: str = "local", progress: Progress | None = None,
               timeout: float | None = None, cv: str = "auto", chart: bool = True,
-              frame: str = "auto") -> dict[str, Any]:
+              frame: str = "auto", cancel: threading.Event | None = None) -> dict[str, Any]:
         """Run a scope in an isolated worker; store the report (never the data) under an id for the user.
+        Setting `cancel` stops the job (Cancelled is raised).
 
         Returns {"report": <scope JSON>, "chart_png": bytes | None, "scope_id": str}.
         """
@@ -159,9 +173,10 @@ class Core:
             estimate=self._estimate_block(), cv=cv, chart=chart, frame=frame,
         )
         started = time.monotonic()
-        result = self.scoper.run(request, progress=progress, timeout=timeout)
+        result = self.scoper.run(request, progress=progress, timeout=timeout, cancel=cancel, user_id=str(user_id))
         report = result.report
-        scope_id = self.store.save_scope(str(user_id), report, keep_days=self.settings.scope.keep_reports_days)
+        scope_id = result.scope_id or self.store.save_scope(str(user_id), report,
+                                                            keep_days=self.settings.scope.keep_reports_days)
         report["id"] = scope_id
         log.info("scope done id=%s rows=%s cols=%s seconds=%.2f", scope_id, report.get("rows"),
                  report.get("columns"), time.monotonic() - started)
@@ -236,6 +251,24 @@ class Core:
     # Privacy -----------------------------------------------------------------------------
     def forget(self, user_id: str) -> dict[str, int]:
         return self.store.forget(str(user_id))
+
+    # The state database ------------------------------------------------------------------
+    def store_version(self) -> dict[str, Any]:
+        """Bring the state database's schema up to date; its (password-masked) URL and version."""
+        from bot.store import shown_url
+
+        self.store.ensure_schema()
+        return {"url": shown_url(self.store.url), "version": self.store.schema_version()}
+
+    def store_copy(self, url: str) -> dict[str, Any]:
+        """Copy every row of the state database into the empty database at `url` (e.g. PostgreSQL)."""
+        from bot.store import Store, shown_url
+
+        target = Store(url)
+        try:
+            return {"to": shown_url(target.url), "copied": self.store.copy_to(target)}
+        finally:
+            target.close()
 
 
 __all__ = ["Core", "UserError"]

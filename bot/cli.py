@@ -28,6 +28,8 @@ COMMANDS = [
     ("eval", "Evaluate retrieval and answers on the question sets; summarise feedback."),
     ("console", "Interactive terminal front speaking the Discord commands (/ask, /scope, ...)."),
     ("run", "Start the Discord bot (needs DISCORD_TOKEN), else point to the console."),
+    ("worker", "Run a scope worker for scope.engine: celery (Celery through Redis; see README Scaling out)."),
+    ("store", "The shared state database: schema version, copy into another database (e.g. PostgreSQL)."),
 ]
 
 
@@ -168,6 +170,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[common], help=helps["run"], description=helps["run"])
     p.add_argument("--sync-global", action="store_true", help="sync slash commands globally (once per deploy)")
     p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("worker", parents=[common], help=helps["worker"], description=helps["worker"])
+    p.add_argument("--concurrency", type=int, default=1, help="scopes at once in this worker (default 1 per core)")
+    p.add_argument("--name", help="node name (default mlbot@HOST); `--stop NAME` stops it")
+    p.add_argument("--stop", metavar="NAME", help="ask the named worker (or `all`) to finish its jobs and stop")
+    p.set_defaults(handler=cmd_worker)
+
+    p = sub.add_parser("store", parents=[common], help=helps["store"], description=helps["store"])
+    ssub = p.add_subparsers(dest="store_command", metavar="{version,migrate}", parser_class=_Parser, required=True)
+    s = ssub.add_parser("version", parents=[common], help="bring the schema up to date and print its version")
+    s.set_defaults(handler=cmd_store_version)
+    s = ssub.add_parser("migrate", parents=[common], help="copy every row into an empty database at URL")
+    s.add_argument("--to", required=True, metavar="URL", help="e.g. postgresql://mlbot@db-host/mlbot")
+    s.set_defaults(handler=cmd_store_migrate)
     return parser
 
 
@@ -354,6 +370,33 @@ def cmd_run(args, core) -> int:
     from bot.discord.bot import run_bot
 
     run_bot(core, sync_global=args.sync_global)
+    return 0
+
+
+def cmd_worker(args, core) -> int:
+    from bot.scale import worker
+
+    if args.stop:
+        stopped = worker.stop(core.settings, args.stop)
+        emit(args, {"stopped": stopped}, f"stopping: {', '.join(stopped) or 'no worker answered'}")
+        return 0 if stopped else 2
+    if not 1 <= args.concurrency <= 64:
+        raise UsageError("--concurrency must be between 1 and 64.")
+    worker.serve(core, concurrency=args.concurrency, name=args.name)
+    return 0
+
+
+def cmd_store_version(args, core) -> int:
+    result = core.store_version()
+    emit(args, result, f"{result['url']}: schema {result['version']}")
+    return 0
+
+
+def cmd_store_migrate(args, core) -> int:
+    result = core.store_copy(args.to)
+    lines = [f"copied into {result['to']}:"] + [f"  {name}: {n}" for name, n in result["copied"].items()]
+    lines.append("Now set store.url (or MLBOT_STORE__URL) to it on every bot process and worker.")
+    emit(args, result, "\n".join(lines))
     return 0
 
 
