@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -147,6 +148,12 @@ class Quote(_Section):
     deposit: float = Field(0.30, ge=0, le=0.9)
 
 
+class Plan(_Section):
+    buffer_share: float = Field(0.5, ge=0, le=2)
+    review_days: int = Field(0, ge=0, le=20)
+    holidays: list[date] = []
+
+
 class Discord(_Section):
     dev_guild_id: int | None = None
     owner_ids: list[int] = []
@@ -177,6 +184,7 @@ class Settings(_Section):
     estimate_defaults: EstimateDefaults = EstimateDefaults()
     rates: Rates = Rates()
     quote: Quote = Quote()
+    plan: Plan = Plan()
     discord: Discord = Discord()
 
     config_file: Path | None = Field(None, exclude=True)
