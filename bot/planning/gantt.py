@@ -27,7 +27,7 @@ def _text(s: str, n: int = 34) -> str:
 def plan_chart(plan: dict[str, Any]) -> bytes:
     """PNG bytes of the plan JSON (`build_plan`)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.dates import DateFormatter, date2num
+    from matplotlib.dates import MO, DateFormatter, WeekdayLocator, date2num
     from matplotlib.figure import Figure
 
     rows = [(p["label"], date.fromisoformat(p["start"]), date.fromisoformat(p["end"]), PHASE_COLOR, None)
@@ -40,7 +40,8 @@ def plan_chart(plan: dict[str, Any]) -> bytes:
     fig = Figure(figsize=(10, 3 + 0.4 * len(rows)), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.24, 0.18, 0.72, 0.68))
-    _weekends(ax, first - timedelta(days=1), last + timedelta(days=1), date2num)
+    if (last - first).days <= 26 * 7:  # beyond half a year the shading is noise (and hundreds of patches)
+        _weekends(ax, first - timedelta(days=1), last + timedelta(days=1), date2num)
     for i, (_, start, end, color, hatch) in enumerate(rows):
         left = date2num(start)
         ax.barh(i, date2num(end + timedelta(days=1)) - left, left=left, height=0.55, color=color,
@@ -53,8 +54,10 @@ def plan_chart(plan: dict[str, Any]) -> bytes:
     ax.set_yticks(range(len(rows)), [_text(r[0]) for r in rows], fontsize=9)
     ax.invert_yaxis()
     ax.set_xlim(date2num(first - timedelta(days=1)), date2num(last + timedelta(days=2)))
-    ax.xaxis.set_major_formatter(DateFormatter("%d %b"))
-    ax.tick_params(axis="x", labelsize=8, labelrotation=30)
+    weeks = max(1, round((last - first).days / 7 / 12))  # at most about a dozen ticks: text is the slow part
+    ax.xaxis.set_major_locator(WeekdayLocator(byweekday=MO, interval=weeks))
+    ax.xaxis.set_major_formatter(DateFormatter("%a %d %b" if weeks == 1 else "%d %b %Y"))
+    ax.tick_params(axis="x", labelsize=8)
     ax.grid(axis="x", color="#dee2e6", linewidth=0.6)
     ax.set_axisbelow(True)
     title = f"Project plan: {plan['working_days']} working days, {first:%d %b %Y} to {last:%d %b %Y}"
@@ -62,7 +65,7 @@ def plan_chart(plan: dict[str, Any]) -> bytes:
     fig.text(0.24, 0.02, "Bars: working days of each phase · diamonds: review milestones · grey: weekends",
              fontsize=8, color="#495057")
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    fig.savefig(buf, format="png", pil_kwargs={"compress_level": 1})
     return buf.getvalue()
 
 
