@@ -291,16 +291,14 @@ def cmd_plan(args, core) -> int:
         raise UsageError("--rate needs --currency.", hint="For example --rate 600 --unit day --currency GBP.")
     result = core.plan(scope=args.scope, start=args.start, rate=args.rate, unit=args.unit, currency=args.currency,
                        user_id=args.user, chart=bool(args.plot), ics=bool(args.ics))
+    from bot.planning.files import write_output
+
     written = []
     for path, data in ((args.plot, result["chart_png"]), (args.ics, result["ics"])):
         if path is None:
             continue
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(data, bytes):
-                path.write_bytes(data)
-            else:
-                path.write_text(data, encoding="utf-8", newline="")
+            write_output(path, data)
         except OSError as exc:
             raise InputError(f"could not write {path} ({exc.strerror or 'error'}).",
                              hint="Pick a path in a folder you can write to.") from None

@@ -165,17 +165,15 @@ class Console:
         result = self.core.plan(scope=opts.get("scope"), start=start, rate=rate, unit=opts.get("unit", "day"),
                                 currency=opts.get("currency"), user_id=self.user_id, chart=bool(opts.get("plot")),
                                 ics=bool(opts.get("ics")))
+        from bot.planning.files import write_output
+
         text = result["markdown"]
         for key, data in (("plot", result["chart_png"]), ("ics", result["ics"])):
             if not opts.get(key):
                 continue
             path = Path(opts[key]).expanduser()
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                if isinstance(data, bytes):
-                    path.write_bytes(data)
-                else:
-                    path.write_text(data, encoding="utf-8", newline="")
+                write_output(path, data)
                 text += f"\nWritten to {path}."
             except OSError as exc:
                 text += (f"\n{path} could not be written ({exc.strerror or 'error'}); give {key}= a path in a "

@@ -314,6 +314,10 @@ def test_cli_plan_writes_json_png_and_ics(tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG" and ics.read_bytes().startswith(b"BEGIN:VCALENDAR\r\n")
     bad = mlbot("plan", "--scope", str(scope), "--start", "4 January", data_dir=tmp_path / "data")
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    unwritable = mlbot("plan", "--scope", str(scope), "--plot", str(blocker / "plan.png"), data_dir=tmp_path / "data")
+    assert unwritable.returncode == 2 and "could not write" in unwritable.stderr
     none = mlbot("plan", "--json", data_dir=tmp_path / "data")
     assert none.returncode == 2 and json.loads(none.stdout)["error"]["code"] == "not_found"
 
