@@ -6,20 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.cogs.rates import DM_CONTEXTS, send_private
 from bot.discord.common import Guard, uid
-from bot.discord.render import make_embed, png_file, text_file
+from bot.discord.front import Front
+from bot.discord.private import DM_CONTEXTS, send_private, share_payload
+from bot.discord.render import png_file, text_file
 from bot.errors import InputError
 from bot.textsafe import cut, display_cell
-
-if TYPE_CHECKING:
-    from bot.discord.bot import MlBot
 
 TITLE = "Project plan"
 
@@ -49,23 +47,24 @@ def plan_files(result: dict[str, Any]) -> Callable[[], list[discord.File]]:
     return make
 
 
-def share_payload(result: dict[str, Any], user: discord.abc.User) -> Callable[[], dict[str, Any]]:
+def plan_share(result: dict[str, Any], user: discord.abc.User) -> Callable[[], dict[str, Any]]:
     """The public version: phases, dates and payment shares, with the chart (it shows no figures)."""
     from bot.planning.render import plan_share_markdown
 
-    text, png = plan_share_markdown(result["plan"]), result["chart_png"]
+    base, png = share_payload(plan_share_markdown(result["plan"]), TITLE, user), result["chart_png"]
 
     def make() -> dict[str, Any]:
-        embed = make_embed(title=TITLE, description=text,
-                           footer=f"Shared by {cut(display_cell(user.display_name, 60), 60)}",
-                           image_url="attachment://plan.png" if png else None)
-        return {"embeds": [embed], "files": [png_file(png, "plan.png")] if png else []}
+        payload = base()
+        if png:
+            payload["embeds"][0].set_image(url="attachment://plan.png")
+            payload["files"] = [png_file(png, "plan.png")]
+        return payload
 
     return make
 
 
 class PlanCog(commands.Cog):
-    def __init__(self, bot: MlBot):
+    def __init__(self, bot: Front):
         self.bot = bot
 
     @app_commands.command(name="plan", description="A dated project plan from your latest scope: phases, reviews, "
@@ -88,12 +87,12 @@ class PlanCog(commands.Cog):
                                               unit=unit, currency=currency, user_id=uid(interaction.user),
                                               chart=True, ics=True)
             await send_private(interaction, result["markdown"], title=TITLE, files=plan_files(result),
-                               share=share_payload(result, interaction.user))
+                               share=plan_share(result, interaction.user))
 
     @plan.autocomplete("scope")
     async def _scope_autocomplete(self, interaction: discord.Interaction, current: str):
         try:
-            scopes = await self.bot.in_store(self.bot.core.store.list_scopes, uid(interaction.user), 25)
+            scopes = await self.bot.in_store(self.bot.core.list_scopes, uid(interaction.user), 25)
         except Exception:  # noqa: BLE001 - autocomplete must answer; the command reports real errors
             return []
         labels = [(s["id"], f"{s['id']} · {display_cell(s.get('target') or '?', 40)} · {s.get('rows') or '?'} rows")
