@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -223,14 +224,47 @@ class Core:
             hours_per_day=self.settings.estimate_defaults.hours_per_day,
         )
 
+    def plan(self, *, scope: str | None = None, start: date | None = None, rate: float | None = None,
+             unit: str = "day", currency: str | None = None, user_id: str = "local", chart: bool = False,
+             ics: bool = False, today: date | None = None) -> dict[str, Any]:
+        """A dated plan from a stored scope id (the user's own), a scope JSON file, or the user's latest scope.
+
+        Returns {"plan": <plan JSON>, "markdown": str, "chart_png": bytes | None, "ics": str | None}.
+        """
+        from bot.planning import build_plan
+        from bot.planning.render import plan_markdown
+        from bot.planning.workdays import next_monday
+
+        report = self._find_scope(scope, str(user_id))
+        today = today or date.today()
+        cfg = self.settings.plan
+        plan = build_plan(report, start=start or next_monday(today), today=today,
+                          hours_per_day=self.settings.estimate_defaults.hours_per_day,
+                          buffer_share=cfg.buffer_share, review_days=cfg.review_days, holidays=cfg.holidays,
+                          deposit=self.settings.quote.deposit, contingency=self.settings.quote.contingency,
+                          rate=rate, unit=unit, currency=currency)
+        out: dict[str, Any] = {"plan": plan, "markdown": plan_markdown(plan), "chart_png": None, "ics": None}
+        if chart:
+            from bot.planning.gantt import plan_chart
+
+            out["chart_png"] = plan_chart(plan)
+        if ics:
+            from bot.planning.ics import plan_ics
+
+            out["ics"] = plan_ics(plan)
+        log.info("plan built phases=%d working_days=%d", len(plan["phases"]), plan["working_days"])
+        return out
+
     def _find_scope(self, scope: str | None, user_id: str) -> dict[str, Any]:
         if not scope:
             latest = self.store.latest_scope(user_id)
             if latest is None:
                 raise NotFound("you have no stored scope yet.", hint="Run a scope on a CSV first, or pass --scope FILE.")
+            latest[1]["id"] = latest[0]
             return latest[1]
         found = self.store.get_scope(scope, user_id=user_id)
         if found is not None:
+            found["id"] = scope
             return found
         path = Path(scope).expanduser()
         if path.suffix.lower() == ".json" and path.is_file():

@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ COMMANDS = [
     ("scope", "Scope a CSV: data quality, baselines, learning curve, effort and quote range."),
     ("rate", "Private rate advice: ranges with sources and factors (`rate calc` for the calculator)."),
     ("quote", "Build a quote from a stored scope (by id) or a scope JSON file."),
+    ("plan", "A dated project plan from a scope: phases, reviews, buffer, payments; Gantt PNG and .ics."),
     ("ingest", "Add guides (.md .rst .txt .html .pdf, files or folders) to the knowledge index."),
     ("kb", "Knowledge base: list guides, remove a guide, rebuild the index."),
     ("eval", "Evaluate retrieval and answers on the question sets; summarise feedback."),
@@ -65,6 +67,13 @@ def _number(low: float, high: float | None, what: str):
         return x
 
     return parse
+
+
+def _iso_date(v: str) -> date:
+    try:
+        return date.fromisoformat(v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{v}' is not a date as YYYY-MM-DD") from None
 
 
 _positive = _number(0, None, "greater than 0")
@@ -134,6 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["md", "json"], default="md")
     p.add_argument("--user", default="local", help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_quote)
+
+    p = sub.add_parser("plan", parents=[common], help=helps["plan"], description=helps["plan"])
+    p.add_argument("--scope", help="a scope id (yours) or a scope JSON file (default: your latest scope)")
+    p.add_argument("--start", type=_iso_date, help="first working day, YYYY-MM-DD (default: next Monday)")
+    p.add_argument("--rate", type=_positive, help="your rate, to add amounts to the payments")
+    p.add_argument("--unit", choices=["hour", "day"], default="day")
+    p.add_argument("--currency", help="3-letter code, e.g. GBP (needed with --rate)")
+    p.add_argument("--plot", type=Path, help="write the Gantt chart (PNG) here")
+    p.add_argument("--ics", type=Path, help="write the milestones as an iCalendar file here")
+    p.add_argument("--user", default="local", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_plan)
 
     p = sub.add_parser("ingest", parents=[common], help=helps["ingest"], description=helps["ingest"])
     p.add_argument("paths", nargs="+", type=Path, help="files or folders")
@@ -283,6 +303,21 @@ def cmd_quote(args, core) -> int:
         args.json = True
     payload = {k: v for k, v in result.items() if k != "markdown"}
     emit(args, payload, quote_markdown(result))
+    return 0
+
+
+def cmd_plan(args, core) -> int:
+    if args.rate is not None and not args.currency:
+        raise UsageError("--rate needs --currency.", hint="For example --rate 600 --unit day --currency GBP.")
+    result = core.plan(scope=args.scope, start=args.start, rate=args.rate, unit=args.unit, currency=args.currency,
+                       user_id=args.user, chart=bool(args.plot), ics=bool(args.ics))
+    from bot.terminal import write_output
+
+    written = [str(write_output(path, data, option=option))
+               for path, data, option in ((args.plot, result["chart_png"], "--plot"), (args.ics, result["ics"], "--ics"))
+               if path is not None]
+    text = result["markdown"] + "".join(f"\nWritten: {w}" for w in written)
+    emit(args, result["plan"], text)
     return 0
 
 

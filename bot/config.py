@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -217,6 +218,12 @@ class Quote(_Section):
     deposit: float = Field(0.30, ge=0, le=0.9)
 
 
+class Plan(_Section):
+    buffer_share: float = Field(0.5, ge=0, le=2)
+    review_days: int = Field(0, ge=0, le=20)
+    holidays: list[date] = []
+
+
 class Discord(_Section):
     dev_guild_id: int | None = None
     owner_ids: list[int] = []
@@ -259,6 +266,7 @@ class Settings(BaseSettings):
     estimate_defaults: EstimateDefaults = EstimateDefaults()
     rates: Rates = Rates()
     quote: Quote = Quote()
+    plan: Plan = Plan()
     discord: Discord = Discord()
 
     discord_token: SecretStr | None = Field(None, validation_alias="DISCORD_TOKEN", exclude=True)
