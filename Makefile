@@ -42,7 +42,7 @@ test: install-dev
 
 # Speed, memory and quality goals live here, never in `make test`.
 bench: install-dev
-	$(PY) evals/run_benchmarks.py ask scope discord
+	$(PY) evals/run_benchmarks.py ask embed scope discord
 
 # mlbot scope against dabl, lazypredict and FLAML (each in its own venv under evals/.peers/): 1-2 hours.
 bench-peers: install-dev

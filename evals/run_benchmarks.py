@@ -1,6 +1,6 @@
 """Run the speed and memory benchmarks one after another and print their tables.
 
-    python evals/run_benchmarks.py [ask scope discord peers]   (default: ask scope discord)
+    python evals/run_benchmarks.py [ask embed scope discord peers]   (default: ask embed scope discord)
 
 `peers` (mlbot scope against dabl, lazypredict and FLAML in their own virtual environments) takes
 one to two hours, so it runs only when named (`make bench-peers`).
@@ -16,6 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHES = {
     "ask": ["bench_ask.py"],
+    "embed": ["bench_embed.py"],
     "scope": ["bench_scope.py"],
     "discord": ["bench_discord.py"],
     "peers": ["bench_scope_peers.py"],
@@ -23,7 +24,7 @@ BENCHES = {
 
 
 def main(argv: list[str]) -> int:
-    names = argv or ["ask", "scope", "discord"]
+    names = argv or ["ask", "embed", "scope", "discord"]
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHES)}", file=sys.stderr)

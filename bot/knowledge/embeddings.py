@@ -90,7 +90,7 @@ class OnnxMiniLM:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        from bot.knowledge.minilm_onnx import build_model, model_file
+        from bot.knowledge.minilm_onnx import build_model, model_source
 
         self.batch_size = batch_size
         tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -104,9 +104,8 @@ class OnnxMiniLM:
         # Waiting threads sleep instead of spinning: spinning threads on 2 busy cores (a scope beside
         # the bot, other processes) cost more than they save (evals/bench_embed.py).
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        path = model_file(model_dir, cache_dir) if cache_dir else None
-        model = str(path) if path else build_model(model_dir)
-        self._session = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+        source = model_source(model_dir, cache_dir) if cache_dir else build_model(model_dir)
+        self._session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
         self.dim = self._session.get_outputs()[0].shape[1]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

@@ -5,18 +5,19 @@ and the exact erf Gelu), then mean pooling over the attention mask and L2 normal
 onnxruntime returns the sentence vectors themselves. Inputs: `input_ids` and `attention_mask`
 (int64, batch x tokens); output: `embeddings` (float32, batch x 384).
 
-`model_file` writes the graph once into a cache folder (the data dir's `cache/`) and reuses it;
+`model_source` writes the graph once into a cache folder (the data dir's `cache/`) and reuses it;
 the file name carries a hash of the weights file's identity and of `GRAPH_VERSION`, so a new
 package or a changed graph gets a new file and the old one is removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import math
 import os
-import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -28,33 +29,31 @@ _OPSET = 20
 _EPS = 1e-12
 
 
-def model_file(model_dir: Path, cache_dir: Path) -> Path | None:
-    """The cached ONNX file for the weights in `model_dir`, built now if missing; None if the cache
-    folder cannot be written (the caller then builds the graph in memory)."""
+def model_source(model_dir: Path, cache_dir: Path) -> str | bytes:
+    """What onnxruntime loads for the weights in `model_dir`: the cached file's path (written now on
+    first use), or the model's bytes when the cache folder cannot be written."""
     weights = model_dir / "model.safetensors"
     st = weights.stat()
     key = hashlib.sha256(f"{GRAPH_VERSION}:{weights.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()
     path = cache_dir / f"minilm-{key[:16]}.onnx"
     if path.is_file():
-        return path
+        return str(path)
+    model = build_model(model_dir)
+    tmp = cache_dir / f".minilm-{os.getpid()}-{threading.get_ident()}.tmp"
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".minilm-", suffix=".tmp")
-    except OSError as exc:
-        log.warning("onnx model not cached (%s): built in memory", exc.__class__.__name__)
-        return None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(build_model(model_dir))
+        tmp.write_bytes(model)
         os.replace(tmp, path)  # atomic: a concurrent first use writes the same bytes
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        log.warning("onnx model not cached (%s): loaded from memory", exc.__class__.__name__)
+        return model
     for old in cache_dir.glob("minilm-*.onnx"):
         if old != path:
             old.unlink(missing_ok=True)
     log.info("onnx model built from %s into %s", weights.name, path.name)
-    return path
+    return str(path)
 
 
 def build_model(model_dir: Path) -> bytes:
