@@ -1,6 +1,6 @@
 """Run the speed and memory benchmarks one after another and print their tables.
 
-    python evals/run_benchmarks.py [ask embed scope discord peers]   (default: ask embed scope discord)
+    python evals/run_benchmarks.py [ask embed scope discord loaders peers]   (default: all but peers)
 
 `peers` (mlbot scope against dabl, lazypredict and FLAML in their own virtual environments) takes
 one to two hours, so it runs only when named (`make bench-peers`).
@@ -19,12 +19,13 @@ BENCHES = {
     "embed": ["bench_embed.py"],
     "scope": ["bench_scope.py"],
     "discord": ["bench_discord.py"],
+    "loaders": ["bench_loaders.py"],
     "peers": ["bench_scope_peers.py"],
 }
 
 
 def main(argv: list[str]) -> int:
-    names = argv or ["ask", "embed", "scope", "discord"]
+    names = argv or ["ask", "embed", "scope", "discord", "loaders"]
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHES)}", file=sys.stderr)
