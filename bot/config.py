@@ -63,7 +63,7 @@ class Logging(_Section):
 class Embeddings(_Section):
     provider: Literal["local", "openai"] = "local"
     model: str = "all-MiniLM-L6-v2"
-    runtime: Literal["numpy", "sentence-transformers"] = "numpy"
+    runtime: Literal["onnx", "sentence-transformers"] = "onnx"
     openai_model: str = "text-embedding-3-small"
     batch_size: int = Field(16, ge=1, le=2048)
     threads: int = Field(1, ge=1, le=64)

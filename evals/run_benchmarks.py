@@ -1,6 +1,6 @@
 """Run the speed and memory benchmarks one after another and print their tables.
 
-    python evals/run_benchmarks.py [ask scope discord loaders plan peers]   (default: ask scope discord loaders plan)
+    python evals/run_benchmarks.py [ask embed scope discord loaders plan scale peers]   (default: all but scale and peers)
 
 `peers` (mlbot scope against dabl, lazypredict and FLAML in their own virtual environments) takes
 one to two hours, so it runs only when named (`make bench-peers`).
@@ -16,16 +16,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHES = {
     "ask": ["bench_ask.py"],
+    "embed": ["bench_embed.py"],
     "scope": ["bench_scope.py"],
     "discord": ["bench_discord.py"],
     "loaders": ["bench_loaders.py"],
     "plan": ["bench_plan.py"],
+    "scale": ["bench_scale.py"],
     "peers": ["bench_scope_peers.py"],
 }
 
 
 def main(argv: list[str]) -> int:
-    names = argv or ["ask", "scope", "discord", "loaders", "plan"]
+    names = argv or ["ask", "embed", "scope", "discord", "loaders", "plan"]
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHES)}", file=sys.stderr)
