@@ -80,3 +80,35 @@ class BM25:
 
     def idf_of(self, term: str) -> float:
         return self.idf.get(term, math.log(1 + (self.n + 0.5) / 0.5) if self.n else 0.0)
+
+
+# Names a question can quote exactly: code identifiers (cross_val_score, StratifiedKFold, GridSearchCV,
+# sklearn.model_selection), statute references (s.80, §31, Article 28(10)) and letter-digit names (IR35).
+_CODE = re.compile(r"(?<![\w.])[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)*_[A-Za-z0-9_.]*[A-Za-z0-9]"
+                   r"|(?<![\w.])[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?=\()")
+_CAMEL = re.compile(r"\b(?:[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+|[A-Z]{2,}[a-z][A-Za-z0-9]*)\b")
+_ACRONYM = re.compile(r"\b[A-Z]{3,6}\b")
+_MIXED = re.compile(r"\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z]{1,6}\d{1,4}\b")
+_STATUTE = re.compile(r"(§{1,2}|\b(?:ss?|sec|art(?:icle)?)\.?)\s?(\d{1,4}[a-z]?)((?:\(\w{1,3}\))*)", re.I)
+
+
+def identifiers(text: str) -> set[str]:
+    """The exact names a text mentions, lower-cased: every code identifier with its dotted parts,
+    CamelCase names, letter-digit names and statute references in one canonical form ("s.80", "§31",
+    "art.28(10)" and "art.28")."""
+    out: set[str] = set()
+    for m in _CODE.finditer(text):
+        name = m.group(0).lower().strip("._")
+        out.add(name)
+        out.update(p for p in name.split(".") if len(p) > 2)
+    out.update(m.group(0).lower() for m in _CAMEL.finditer(text))
+    out.update(m.group(0).lower() for m in _MIXED.finditer(text))
+    out.update(m.group(0).lower() for m in _ACRONYM.finditer(text))
+    for m in _STATUTE.finditer(text):
+        kind = m.group(1).lower().rstrip(".")
+        kind = {"§§": "§", "ss": "s", "sec": "s", "article": "art"}.get(kind, kind)
+        base = f"{kind}.{m.group(2).lower()}" if kind != "§" else f"§{m.group(2).lower()}"
+        out.add(base)
+        if m.group(3):
+            out.add(base + m.group(3).lower())
+    return out
