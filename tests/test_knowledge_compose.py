@@ -177,3 +177,25 @@ def test_a_guide_without_a_topic_takes_the_nearest_one(library_core):
     topics = {m["source"].rsplit("/", 1)[-1]: t for m, t in zip(corpus.metas, corpus.topics, strict=True)}
     assert topics["folds.rst"] == "methodology"
     assert topics["uk-ml-day-rates.md"] == "rates"
+
+
+# The shipped guides' direct-answer leads ----------------------------------------------------------
+
+def _sections(text: str):
+    parts = re.split(r"^## (.+)$", text, flags=re.M)
+    return list(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.rstrip(".,").replace(",", "") for n in re.findall(r"\d[\d,.]*", text)}
+
+
+@pytest.mark.parametrize("guide", sorted((ROOT / "knowledge").glob("*/*.md")), ids=lambda p: p.name)
+def test_a_sections_one_sentence_lead_adds_no_figure(guide):
+    """A section may open with a one-sentence paragraph that answers its question; every number in
+    that lead is stated again in the heading or the rest of the section (the lead adds no figure)."""
+    for heading, body in _sections(guide.read_text(encoding="utf-8")):
+        first, _, rest = body.strip().partition("\n\n")
+        if len(split_sentences(first)) != 1 or first.lstrip().startswith(("-", "|")):
+            continue
+        assert _numbers(first) <= _numbers(heading + " " + rest), (heading, _numbers(first) - _numbers(heading + rest))
