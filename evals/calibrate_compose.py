@@ -30,8 +30,8 @@ from bot.knowledge.compose import compose, extract, footer  # noqa: E402
 from bot.knowledge.embeddings import encode  # noqa: E402
 
 GRIDS = {
-    "small": {"support": [0.6, 0.7, 0.8], "other": [0.8, 0.9, 1.0], "lead_share": [0.7, 0.85],
-              "other_gain": [0.0, 0.3]},
+    "small": {"support": [0.6, 0.7], "other": [0.85, 0.9, 0.95], "lead_share": [0.7, 0.85],
+              "other_gain": [0.0, 0.3], "prior": [1.0, 1.5, 2.0], "other_max": [1]},
     "full": {"support": [0.5, 0.6, 0.7, 0.8], "other": [0.75, 0.85, 0.95], "lead_share": [0.6, 0.75, 0.9],
              "other_gain": [0.0, 0.2, 0.5], "lead": [0.05, 0.1, 0.2], "lex": [0.2, 0.3, 0.45]},
 }
@@ -89,11 +89,15 @@ def main(argv=None) -> int:
         core.close()
     ok = [r for r in results if r[1]["irrelevant_share"] <= args.max_irrelevant]
     ranked = sorted(ok, key=lambda r: -r[1]["coverage"]) if ok else sorted(results, key=lambda r: r[1]["irrelevant_share"])
+    # The trade-off: each setting no other setting beats on both coverage and irrelevant share.
+    front = [r for r in results if not any(o[1]["coverage"] >= r[1]["coverage"] and
+                                           o[1]["irrelevant_share"] < r[1]["irrelevant_share"] for o in results)]
+    ranked += [r for r in sorted(front, key=lambda r: r[1]["irrelevant_share"]) if r not in ranked]
     print(f"{len(items)} questions, {len(results)} settings; config.yaml now: coverage {current['coverage']:.3f}, "
           f"irrelevant {current['irrelevant_share']:.3f}, {current['per_answer']} sentences per answer")
     print("| " + " | ".join(grid) + " | coverage | irrelevant | per answer |")
     print("|" + "---|" * (len(grid) + 3))
-    for weights, s in ranked[:10]:
+    for weights, s in ranked[:16]:
         print("| " + " | ".join(str(getattr(weights, k)) for k in grid) +
               f" | {s['coverage']:.3f} | {s['irrelevant_share']:.3f} | {s['per_answer']} |")
     best = ranked[0][0]

@@ -264,12 +264,15 @@ def extract(question: str, question_vector: np.ndarray, hits: list[Hit], vectors
     # the answer has not covered yet counts in its favour.
     idf = {t: bm25.idf_of(t) for t in qwords}
     total = sum(idf.values()) or 1.0
+    per_section: dict[tuple[str, str], int] = {}
     for i in pool(False):
         if len(chosen) >= max_sentences:
             break
         gain = sum(idf[t] for t in (scored.words[i] & qwords) - covered) / total
-        if rel[i] + w.other_gain * gain < w.other * rel[lead] or repeats(i):
+        if rel[i] + w.other_gain * gain < w.other * rel[lead] or repeats(i) \
+                or per_section.get(scored.section[i], 0) >= w.other_max:
             continue
+        per_section[scored.section[i]] = per_section.get(scored.section[i], 0) + 1
         if not take(i):
             break
     first, rest = chosen[0], chosen[1:]

@@ -83,31 +83,46 @@ class BM25:
 
 
 # Names a question can quote exactly: code identifiers (cross_val_score, StratifiedKFold, GridSearchCV,
-# sklearn.model_selection), statute references (s.80, §31, Article 28(10)) and letter-digit names (IR35).
-_CODE = re.compile(r"(?<![\w.])[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)*_[A-Za-z0-9_.]*[A-Za-z0-9]"
-                   r"|(?<![\w.])[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+(?=\()")
-_CAMEL = re.compile(r"\b(?:[A-Z][a-z0-9]+(?:[A-Z][A-Za-z0-9]*)+|[A-Z]{2,}[a-z][A-Za-z0-9]*)\b")
-_ACRONYM = re.compile(r"\b[A-Z]{3,6}\b")
-_MIXED = re.compile(r"\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z]{1,6}\d{1,4}\b")
-_STATUTE = re.compile(r"(§{1,2}|\b(?:ss?|sec|art(?:icle)?)\.?)\s?(\d{1,4}[a-z]?)((?:\(\w{1,3}\))*)", re.I)
+# sklearn.model_selection), statute references (s.80, §31, Article 28(10)), letter-digit names (IR35)
+# and acronyms (CDPA). One cheap tokenising pass, then plain string tests per token: the index of a
+# corpus is built at every load.
+_NAME_TOKEN = re.compile(r"[A-Za-z][\w.]*\w")
+_MIXED = re.compile(r"[A-Za-z]{1,6}\d{1,4}")
+_STATUTE = re.compile(r"(?=[§sSaA])(§{1,2}|\b(?:[sS]{1,2}|[sS]ec|[aA]rt(?:icle)?)\.?)\s?(\d{1,4}[a-z]?)((?:\(\w{1,3}\))*)")
+_STATUTE_KIND = {"§§": "§", "ss": "s", "sec": "s", "article": "art"}
+
+
+def _is_name(tok: str) -> bool:
+    if "_" in tok:
+        return True
+    rest = tok[1:]
+    if rest.islower() or tok.isdigit():  # plain words: the common case, decided first
+        return rest.isalpha() is False and bool(_MIXED.fullmatch(tok))
+    if rest.lower() != rest and tok.upper() != tok:  # StratifiedKFold, KFold, UrhG, ITJobsWatch
+        return True
+    if tok.isalpha():
+        return tok.isupper() and 3 <= len(tok) <= 6  # CDPA, GDPR
+    return bool(_MIXED.fullmatch(tok))  # IR35, F1
 
 
 def identifiers(text: str) -> set[str]:
-    """The exact names a text mentions, lower-cased: every code identifier with its dotted parts,
-    CamelCase names, letter-digit names and statute references in one canonical form ("s.80", "§31",
+    """The exact names a text mentions, lower-cased: code identifiers with their dotted parts, CamelCase
+    names, letter-digit names, acronyms and statute references in one canonical form ("s.80", "§31",
     "art.28(10)" and "art.28")."""
     out: set[str] = set()
-    for m in _CODE.finditer(text):
-        name = m.group(0).lower().strip("._")
-        out.add(name)
-        out.update(p for p in name.split(".") if len(p) > 2)
-    out.update(m.group(0).lower() for m in _CAMEL.finditer(text))
-    out.update(m.group(0).lower() for m in _MIXED.finditer(text))
-    out.update(m.group(0).lower() for m in _ACRONYM.finditer(text))
+    for tok in _NAME_TOKEN.findall(text):
+        if "." in tok:
+            parts = [p for p in tok.split(".") if p]
+            named = [p for p in parts if _is_name(p)]
+            if named and len(parts) > 1:
+                out.add(tok.lower())
+            out.update(p.lower() for p in named)
+        elif _is_name(tok):
+            out.add(tok.lower())
     for m in _STATUTE.finditer(text):
         kind = m.group(1).lower().rstrip(".")
-        kind = {"§§": "§", "ss": "s", "sec": "s", "article": "art"}.get(kind, kind)
-        base = f"{kind}.{m.group(2).lower()}" if kind != "§" else f"§{m.group(2).lower()}"
+        kind = _STATUTE_KIND.get(kind, kind)
+        base = f"§{m.group(2).lower()}" if kind == "§" else f"{kind}.{m.group(2).lower()}"
         out.add(base)
         if m.group(3):
             out.add(base + m.group(3).lower())
