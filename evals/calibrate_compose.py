@@ -30,8 +30,8 @@ from bot.knowledge.compose import compose, extract, footer  # noqa: E402
 from bot.knowledge.embeddings import encode  # noqa: E402
 
 GRIDS = {
-    "small": {"support": [0.6, 0.7], "other": [0.85, 0.9, 0.95], "lead_share": [0.7, 0.85],
-              "other_gain": [0.0, 0.3], "prior": [1.0, 1.5, 2.0], "other_max": [1]},
+    "small": {"support": [0.6, 0.7], "other": [0.85, 0.9, 0.95], "lead_share": [0.7],
+              "other_gain": [0.0, 0.3], "prior": [1.0, 1.5, 2.0], "other_max": [1, 2]},
     "full": {"support": [0.5, 0.6, 0.7, 0.8], "other": [0.75, 0.85, 0.95], "lead_share": [0.6, 0.75, 0.9],
              "other_gain": [0.0, 0.2, 0.5], "lead": [0.05, 0.1, 0.2], "lex": [0.2, 0.3, 0.45]},
 }

@@ -1,12 +1,15 @@
 """Library-docs retrieval eval: guides without front matter ingested beside knowledge/.
 
     python evals/eval_library.py DOCS_DIR [--questions FILE] [--data-dir DIR] [--alone] [--json OUT]
+    python evals/eval_library.py DOCS_DIR --data-dir DIR --sweep 0,0.5,1,2
 
 Ingests knowledge/ plus DOCS_DIR (for example the scikit-learn user guide, doc/modules/*.rst) into a
 temporary data dir (or DIR, reused between runs: unchanged files are skipped), then asks every question
 of evals/questions/library/*.yaml the way `ask` retrieves (routing, topic boost, hybrid search) and
 prints section recall@1, recall@5 and MRR, with the misses. A question names the docs file and the last
 heading of the section that answers it. `--alone` ingests DOCS_DIR without knowledge/ (the ceiling).
+`--sweep` calibrates `retrieval.identifier_weight`: for each value it prints the library recall beside
+the section recall of our own questions on the shipped guides (evals/questions/*.yaml), which must not fall.
 
 Get the scikit-learn user guide from a checkout of github.com/scikit-learn/scikit-learn (doc/modules)
 into evals/.cache/ (git-ignored: the docs are not our words and are never committed).
@@ -78,6 +81,26 @@ def evaluate(core: Core, questions: list[dict]) -> dict:
     return {"summary": summary, "rows": rows}
 
 
+def shipped_questions() -> list[dict]:
+    """Our own questions on the shipped guides, in this script's format (file = path under knowledge/)."""
+    out = []
+    for f in sorted((ROOT / "evals" / "questions").glob("*.yaml")):
+        for q in (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get("questions", []) or []:
+            out.append({"id": q["id"], "question": q["question"], "file": q["guide"], "section": q["section"]})
+    return out
+
+
+def sweep(data: Path, questions: list[dict], weights: list[float]) -> None:
+    shipped = shipped_questions()
+    print("| identifier_weight | library recall@5 | library MRR | shipped recall@5 | shipped MRR |")
+    print("|---|---|---|---|---|")
+    for w in weights:
+        core = Core(load_settings(data_dir=data, env={}, overrides={"retrieval.identifier_weight": w}))
+        lib, own = evaluate(core, questions)["summary"], evaluate(core, shipped)["summary"]
+        core.close()
+        print(f"| {w} | {lib['recall@5']:.3f} | {lib['mrr']:.3f} | {own['recall@5']:.3f} | {own['mrr']:.3f} |")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("docs", type=Path, help="folder of library docs without front matter (e.g. doc/modules)")
@@ -85,11 +108,18 @@ def main(argv=None) -> int:
     ap.add_argument("--data-dir", type=Path, help="reuse this data dir (default: a temporary one)")
     ap.add_argument("--alone", action="store_true", help="ingest the docs without knowledge/")
     ap.add_argument("--json", type=Path, help="write the rows and the summary here")
+    ap.add_argument("--sweep", help="comma-separated identifier_weight values to compare (needs --data-dir)")
     args = ap.parse_args(argv)
     if not args.docs.is_dir():
         print(f"error: {args.docs} is not a folder of docs", file=sys.stderr)
         return 2
     questions = load_library_questions(args.questions)
+    if args.sweep:
+        if not args.data_dir:
+            print("error: --sweep needs --data-dir (an index with knowledge/ and the docs)", file=sys.stderr)
+            return 2
+        sweep(args.data_dir, questions, [float(v) for v in args.sweep.split(",")])
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data_dir or Path(tmp) / "data"
         core = Core(load_settings(data_dir=data, env={}))

@@ -203,6 +203,57 @@ def _score(question: str, question_vector: np.ndarray, hits: list[Hit], vectors:
     return _Scored(sentences, mat, relevance, section, sent_words)
 
 
+def _lead(scored: _Scored, hits: list[Hit], w: Compose) -> int:
+    """The best sentence, or its section's opening sentence when that is nearly as relevant (the
+    guides open each section with its direct answer)."""
+    rel, sents = scored.relevance, scored.sentences
+    best = int(np.argmax(rel))
+    for i, s in enumerate(sents):
+        if s.pos == 0 and i != best and s.hit == sents[best].hit and hits[s.hit].opens_section \
+                and rel[i] >= w.lead_share * rel[best]:
+            return i
+    return best
+
+
+class _Picked:
+    """The sentences chosen so far: their length, the question words and the figures they cover."""
+
+    def __init__(self, scored: _Scored, qwords: set[str], max_chars: int):
+        self.scored, self.qwords, self.max_chars = scored, qwords, max_chars
+        self.order: list[int] = []
+        self.used = 0
+        self.covered: set[str] = set()
+        self.figures: dict[str, tuple[str, str]] = {}  # figure -> the section that stated it first
+        self.per_section: dict[tuple[str, str], int] = {}
+
+    def take(self, i: int) -> bool:
+        """Add sentence i if it fits (the first one always does, cut at a word if it must)."""
+        s = self.scored.sentences[i]
+        length = len(s.render) + 6
+        if self.used + length > self.max_chars:
+            if self.order:
+                return False
+            s.text, s.items = re.sub(r"\s+\S*$", "", s.render[: max(20, self.max_chars - 8)]) + " …", []
+            length = self.max_chars
+        self.order.append(i)
+        self.used += length
+        self.covered |= self.scored.words[i] & self.qwords
+        section = self.scored.section[i]
+        self.per_section[section] = self.per_section.get(section, 0) + 1
+        for f in figures(s.render):
+            self.figures.setdefault(f, section)
+        return True
+
+    def repeats(self, i: int, duplicate: float) -> bool:
+        """Says again what a chosen sentence says: by meaning, or by a figure another section gave
+        (the same figure never appears twice from two sections)."""
+        mat = self.scored.mat
+        if (mat[self.order] @ mat[i]).max() > duplicate:
+            return True
+        section = self.scored.section[i]
+        return any(self.figures.get(f, section) != section for f in figures(self.scored.sentences[i].render))
+
+
 def extract(question: str, question_vector: np.ndarray, hits: list[Hit], vectors: SentenceVectors, bm25: BM25,
             *, max_sentences: int, max_chars: int, weights: Compose | None = None) -> list[Sentence]:
     """Pick the sentences that answer the question: the lead, then its section, then other sections."""
@@ -210,74 +261,35 @@ def extract(question: str, question_vector: np.ndarray, hits: list[Hit], vectors
     scored = _score(question, question_vector, hits, vectors, bm25, w)
     if scored is None:
         return []
-    sents, rel, mat = scored.sentences, scored.relevance, scored.mat
-    best = int(np.argmax(rel))
-    home = scored.section[best]
-    # The lead: the home section's opening sentence when it is nearly as relevant as the best one.
-    lead = best
-    for i, s in enumerate(sents):
-        if scored.section[i] == home and s.pos == 0 and i != best and sents[best].hit == s.hit \
-                and rel[i] >= w.lead_share * rel[best]:
-            lead = i
-            break
+    rel = scored.relevance
+    lead = _lead(scored, hits, w)
+    home = scored.section[lead]
     qwords = set(words(question))
-    chosen: list[int] = []
-    shown_figures: dict[str, tuple[str, str]] = {}
-    covered: set[str] = set()
-    used = 0
-
-    def take(i: int) -> bool:
-        nonlocal used
-        length = len(sents[i].render) + 6
-        if used + length > max_chars:
-            if chosen:
-                return False
-            sents[i].text, sents[i].items = sents[i].render[: max(20, max_chars - 8)].rstrip(), []
-            sents[i].text = re.sub(r"\s+\S*$", "", sents[i].text) + " …"
-            length = max_chars
-        chosen.append(i)
-        used += length
-        covered.update(scored.words[i] & qwords)
-        for f in figures(sents[i].render):
-            shown_figures.setdefault(f, scored.section[i])
-        return True
-
-    def repeats(i: int) -> bool:
-        if (mat[chosen] @ mat[i]).max() > w.duplicate:
-            return True
-        return any(f in shown_figures and shown_figures[f] != scored.section[i] for f in figures(sents[i].render))
-
-    def pool(same_section: bool) -> list[int]:
-        order = np.argsort(-rel)
-        return [int(i) for i in order if int(i) not in chosen and (scored.section[int(i)] == home) == same_section]
-
-    take(lead)
-    # Supporting sentences from the home section, best first, while they stay relevant.
-    for i in pool(True):
-        if len(chosen) >= max_sentences:
-            break
-        if rel[i] < w.support * rel[lead] or repeats(i):
-            continue
-        if not take(i):
-            break
-    # Another section only for a sentence nearly as relevant as the lead, where covering question words
-    # the answer has not covered yet counts in its favour.
     idf = {t: bm25.idf_of(t) for t in qwords}
     total = sum(idf.values()) or 1.0
-    per_section: dict[tuple[str, str], int] = {}
-    for i in pool(False):
-        if len(chosen) >= max_sentences:
+    picked = _Picked(scored, qwords, max_chars)
+    picked.take(lead)
+    ranked = [int(i) for i in np.argsort(-rel) if int(i) != lead]
+    # Supporting sentences from the lead's section, best first, while they stay relevant.
+    for i in (i for i in ranked if scored.section[i] == home):
+        if len(picked.order) >= max_sentences or rel[i] < w.support * rel[lead]:
             break
-        gain = sum(idf[t] for t in (scored.words[i] & qwords) - covered) / total
-        if rel[i] + w.other_gain * gain < w.other * rel[lead] or repeats(i) \
-                or per_section.get(scored.section[i], 0) >= w.other_max:
+        if not picked.repeats(i, w.duplicate) and not picked.take(i):
+            break
+    # Another section only with a sentence nearly as relevant as the lead (covering question words the
+    # answer has not covered yet counts in its favour), and at most `other_max` from each.
+    for i in (i for i in ranked if scored.section[i] != home):
+        if len(picked.order) >= max_sentences:
+            break
+        gain = sum(idf[t] for t in (scored.words[i] & qwords) - picked.covered) / total
+        if rel[i] + w.other_gain * gain < w.other * rel[lead] or picked.per_section.get(scored.section[i], 0) >= \
+                w.other_max or picked.repeats(i, w.duplicate):
             continue
-        per_section[scored.section[i]] = per_section.get(scored.section[i], 0) + 1
-        if not take(i):
+        if not picked.take(i):
             break
-    first, rest = chosen[0], chosen[1:]
-    rest.sort(key=lambda i: (scored.section[i] != home, sents[i].hit, sents[i].pos))
-    return [sents[i] for i in [first, *rest]]
+    first, rest = picked.order[0], picked.order[1:]
+    rest.sort(key=lambda i: (scored.section[i] != home, scored.sentences[i].hit, scored.sentences[i].pos))
+    return [scored.sentences[i] for i in [first, *rest]]
 
 
 def compose(picked: list[Sentence], hits: list[Hit]) -> tuple[str, list[Hit]]:
