@@ -20,7 +20,8 @@ the strict share, with it, is printed beside the headline share.
 
 A footer (the text after the body) that ends mid-word is counted per answer. Prints the share of
 labelled sentences (the goal: at most 10%), sentences per answer, answers at the sentence cap and
-must-mention coverage (a fact is covered when 60% of its key tokens appear, as in the dev runner).
+must-mention coverage (a fact is covered when 60% of its key tokens appear, as in the dev runner) and
+how many answers lead with a sentence of the expected section.
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ def label_answer(result: dict, item: dict) -> dict:
         labels.append({"text": text, "label": label, "on_section": on_section})
     footer_cut = bool(tail) and not re.search(r"[.!?)\]]_?\s*$", tail.strip())
     return {"id": item.get("id"), "set": item.get("set"), "sentences": labels, "footer_cut": footer_cut,
+            "lead_on_section": bool(labels) and labels[0]["on_section"],
             "declined": result.get("declined"), "facts": len(facts),
             "facts_covered": sum(covered(f, result["answer"]) for f in facts)}
 
@@ -156,6 +158,7 @@ def summarise(rows: list[dict], cap: int) -> dict:
             "by_label": dict(kinds), "per_answer": round(len(sentences) / (len(answered) or 1), 2),
             "at_cap": sum(1 for r in answered if len(r["sentences"]) >= cap),
             "footer_cut": sum(r["footer_cut"] for r in answered),
+            "lead_on_section": sum(r["lead_on_section"] for r in answered),
             "coverage": round(sum(r["facts_covered"] for r in rows) / (sum(r["facts"] for r in rows) or 1), 3)}
 
 
@@ -187,13 +190,14 @@ def main(argv=None) -> int:
         cap = core.settings.answer.max_sentences
         rows = run(core, items)
         core.close()
-    print("| set | answers | sentences | per answer | at cap | irrelevant | share | strict share | coverage | footer cut |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| set | answers | sentences | per answer | at cap | irrelevant | share | strict share | coverage | footer cut "
+          "| lead on the expected section |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in [*sorted({r["set"] for r in rows}), "all"]:
         s = summarise([r for r in rows if name == "all" or r["set"] == name], cap)
         print(f"| {name} | {s['answers']} | {s['sentences']} | {s['per_answer']} | {s['at_cap']} | "
               f"{s['irrelevant']} | {s['irrelevant_share']:.1%} | {s['strict_share']:.1%} | {s['coverage']:.1%} | "
-              f"{s['footer_cut']} |")
+              f"{s['footer_cut']} | {s['lead_on_section']} |")
     total = summarise(rows, cap)
     print("labels: " + ", ".join(f"{k} {v}" for k, v in sorted(total["by_label"].items())))
     if args.show:

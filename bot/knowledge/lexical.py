@@ -97,7 +97,7 @@ def _is_name(tok: str) -> bool:
         return True
     rest = tok[1:]
     if rest.islower() or tok.isdigit():  # plain words: the common case, decided first
-        return rest.isalpha() is False and bool(_MIXED.fullmatch(tok))
+        return not rest.isalpha() and bool(_MIXED.fullmatch(tok))
     if rest.lower() != rest and tok.upper() != tok:  # StratifiedKFold, KFold, UrhG, ITJobsWatch
         return True
     if tok.isalpha():
