@@ -199,3 +199,22 @@ def test_a_sections_one_sentence_lead_adds_no_figure(guide):
         if len(split_sentences(first)) != 1 or first.lstrip().startswith(("-", "|")):
             continue
         assert _numbers(first) <= _numbers(heading + " " + rest), (heading, _numbers(first) - _numbers(heading + rest))
+
+
+# Quality gate: answer sentences on the small index, labelled as evals/answer_quality.py does ---------
+
+def test_answer_sentences_gate(kb_core):
+    """Our own questions on the small guide set: at most 10% of answer sentences do not help, none is
+    guide-meta, a bare lead-in, a split, a repeated figure or a masked link, and few answers hit the cap."""
+    from evals.answer_quality import label_answer, load_items, summarise
+    from tests.conftest import SMALL_GUIDES
+
+    items = [q for q in load_items([ROOT / "evals" / "questions"]) if q["guide"] in SMALL_GUIDES]
+    assert len(items) >= 12
+    rows = [label_answer(kb_core.ask(q["question"], user_id="gate"), q) for q in items]
+    summary = summarise(rows, kb_core.settings.answer.max_sentences)
+    defects = {k: v for k, v in summary["by_label"].items() if k not in ("off-guide", "other-section")}
+    assert not defects, [s for r in rows for s in r["sentences"] if s["label"] in defects]
+    assert summary["irrelevant_share"] <= 0.10, summary
+    assert summary["at_cap"] <= 0.2 * summary["answers"] and summary["footer_cut"] == 0, summary
+    assert summary["coverage"] >= 0.8, summary
