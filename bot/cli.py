@@ -52,9 +52,11 @@ def _common(json_flag: bool = True) -> argparse.ArgumentParser:
 def _number(low: float, high: float | None, what: str):
     """An argparse type for a number in (low, high) with a message saying what is allowed."""
     def parse(v: str) -> float:
+        from bot.terminal import read_number
+
         try:
-            x = float(v)
-        except ValueError:
+            x = read_number(v, "the value")
+        except InputError:
             raise argparse.ArgumentTypeError(f"'{v}' is not a number") from None
         if not (x > low if high is None else low <= x < high):
             raise argparse.ArgumentTypeError(f"'{v}' must be {what}")
@@ -90,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cv", choices=["auto", "kfold", "time", "group"], default="auto",
                    help="validation: auto (time-ordered or grouped when the data says so, else shuffled k-fold) "
                         "or force one")
+    p.add_argument("--frame", choices=["auto", "tabular", "forecasting", "text", "recommender"], default="auto",
+                   help="project frame: auto (detected from the data) or force one")
     p.add_argument("--budget", type=_positive, help="seconds for baselines (default from config)")
     p.add_argument("--rate", type=_positive, help="your rate, to add a quote range")
     p.add_argument("--unit", choices=["hour", "day"], default="day")
@@ -174,7 +178,9 @@ def emit(args: argparse.Namespace, result: Any, text: str | None) -> None:
     if args.json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, default=str) + "\n")
     elif text is not None:
-        sys.stdout.write(text.rstrip() + "\n")
+        from bot.terminal import printable
+
+        sys.stdout.write(printable(text.rstrip()) + "\n")
 
 
 def _stderr_progress(args: argparse.Namespace):
@@ -216,14 +222,12 @@ def cmd_scope(args, core) -> int:
 
     result = core.scope(path=Path(args.file), target=args.target, task=args.task, budget=args.budget,
                         rate=args.rate, unit=args.unit, currency=args.currency, user_id=args.user,
-                        progress=_stderr_progress(args), cv=args.cv, chart=bool(args.plot))
+                        progress=_stderr_progress(args), cv=args.cv, chart=bool(args.plot),
+                        frame=args.frame)
     if args.plot and result.get("chart_png"):
-        try:
-            args.plot.parent.mkdir(parents=True, exist_ok=True)
-            args.plot.write_bytes(result["chart_png"])
-        except OSError as exc:
-            raise InputError(f"could not write the chart to {args.plot} ({exc.strerror or 'error'}); the scope is "
-                             f"saved as {result['scope_id']}.", hint="Pick a --plot path in a folder you can write to.") from None
+        from bot.terminal import write_chart
+
+        write_chart(args.plot, result["chart_png"], result["scope_id"], option="--plot")
     report = result["report"]
     text = scope_markdown(report) + f"\n\nScope id: {result['scope_id']} (use it with `mlbot quote --scope`)."
     emit(args, report, text)
@@ -319,7 +323,7 @@ def cmd_eval(args, core) -> int:
     from bot.knowledge import evaluate
 
     if args.eval_command == "feedback":
-        result = evaluate.feedback_summary(core.store)
+        result = core.feedback_summary()
         emit(args, result, evaluate.feedback_table(result))
         return 0
     questions = args.questions or Path(__file__).resolve().parent.parent / "evals" / "questions"

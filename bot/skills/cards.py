@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ConfigError
-from bot.yamlfile import read_mapping
+from bot.scoping.estimate import EstimateConfig, validate_estimate_block
+from bot.yamlfile import config_error, read_mapping
 
 
 class Skill(BaseModel):
@@ -22,7 +23,12 @@ class Skill(BaseModel):
     disclaimer: str | None = None
     private: bool = False  # answers of this skill are private (ephemeral / DM, short-lived conversation)
     declines: bool = False  # a card of questions outside the bot's remit: matching questions are declined
-    estimate: dict[str, Any] | None = None
+    estimate: EstimateConfig | None = None  # the scoping card's effort coefficients (bot/scoping/estimate.py)
+
+    @field_validator("estimate", mode="before")
+    @classmethod
+    def _estimate(cls, v: Any) -> EstimateConfig | None:
+        return v if v is None or isinstance(v, EstimateConfig) else validate_estimate_block(v)
 
     @field_validator("examples")
     @classmethod
@@ -74,19 +80,7 @@ def load_skill(path: Path) -> Skill:
     try:
         skill = Skill.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            allowed = ", ".join(Skill.model_fields)
-            raise ConfigError(f"skill card {path.name}: unknown key '{key}' (allowed: {allowed}).") from None
-        raise ConfigError(f"skill card {path.name}: '{key}': {err['msg']}.") from None
-    if skill.estimate is not None:
-        from bot.scoping.estimate import validate_estimate_block
-
-        try:
-            validate_estimate_block(skill.estimate)
-        except (ValueError, ValidationError) as exc:
-            raise ConfigError(f"skill card {path.name}: invalid 'estimate' block: {exc}".splitlines()[0]) from None
+        raise config_error(exc, f"skill card {path.name}", Skill) from None
     return skill
 
 
