@@ -106,16 +106,17 @@ class Answer(_Section):
 class Compose(_Section):
     """Extractive answer weights (bot/knowledge/compose.py), calibrated by evals/calibrate_compose.py."""
 
-    sem: float = Field(0.55, ge=0, le=5)
-    lex: float = Field(0.30, ge=0, le=5)
-    prior: float = Field(1.5, ge=0, le=5)
-    lead: float = Field(0.10, ge=0, le=5)
+    sem: float = Field(0.0, ge=0, le=5)
+    lex: float = Field(0.3, ge=0, le=5)
+    prior: float = Field(1.0, ge=0, le=5)
+    lead: float = Field(0.1, ge=0, le=5)
     lead_share: float = Field(0.7, ge=0, le=1)
     support: float = Field(0.6, ge=0, le=1)
-    other: float = Field(0.95, ge=0, le=1)
+    other: float = Field(0.9, ge=0, le=1)
     other_gain: float = Field(0.0, ge=0, le=2)
     other_max: int = Field(1, ge=0, le=20)
     duplicate: float = Field(0.92, ge=0, le=1)
+    duplicate_words: float = Field(0.7, ge=0, le=1)
     max_list_chars: int = Field(700, ge=100, le=3000)
     chunks: int = Field(4, ge=1, le=20)
 

@@ -171,7 +171,7 @@ def figures(text: str) -> set[str]:
 @dataclass
 class _Scored:
     sentences: list[Sentence]
-    mat: np.ndarray
+    mat: np.ndarray | None  # sentence vectors, only when meaning is weighted (`compose.sem` > 0)
     relevance: np.ndarray
     section: list[tuple[str, str]]  # (source, section) of each sentence
     words: list[set[str]]
@@ -186,11 +186,12 @@ def _score(question: str, question_vector: np.ndarray, hits: list[Hit], vectors:
         if not units:
             continue
         batch = [Sentence(text=s, hit=h_i, pos=p, items=items) for p, s, items in units]
-        mats.append(vectors.get(hit.id, [s.render for s in batch]))
+        if w.sem:  # embedding the sentences is most of an answer's time: only when meaning is weighted
+            mats.append(vectors.get(hit.id, [s.render for s in batch]))
         sentences.extend(batch)
     if not sentences:
         return None
-    mat = np.vstack(mats)
+    mat = np.vstack(mats) if mats else None
     qwords = set(words(question))
     total = sum(bm25.idf_of(t) for t in qwords) or 1.0
     sent_words = [set(words(s.render)) for s in sentences]
@@ -198,7 +199,9 @@ def _score(question: str, question_vector: np.ndarray, hits: list[Hit], vectors:
     top_hit = hits[0].score or 1.0
     prior = np.array([hits[s.hit].score / top_hit for s in sentences])
     opening = np.array([1.0 if s.pos == 0 and hits[s.hit].opens_section else 0.0 for s in sentences])
-    relevance = w.sem * (mat @ question_vector) + w.lex * lex + w.prior * prior + w.lead * opening
+    relevance = w.lex * lex + w.prior * prior + w.lead * opening
+    if mat is not None:
+        relevance = relevance + w.sem * (mat @ question_vector)
     section = [(str(hits[s.hit].meta.get("source", "")), hits[s.hit].section) for s in sentences]
     return _Scored(sentences, mat, relevance, section, sent_words)
 
@@ -218,8 +221,9 @@ def _lead(scored: _Scored, hits: list[Hit], w: Compose) -> int:
 class _Picked:
     """The sentences chosen so far: their length, the question words and the figures they cover."""
 
-    def __init__(self, scored: _Scored, qwords: set[str], max_chars: int):
+    def __init__(self, scored: _Scored, qwords: set[str], max_chars: int, duplicate_words: float):
         self.scored, self.qwords, self.max_chars = scored, qwords, max_chars
+        self.duplicate_words = duplicate_words
         self.order: list[int] = []
         self.used = 0
         self.covered: set[str] = set()
@@ -247,9 +251,13 @@ class _Picked:
     def repeats(self, i: int, duplicate: float) -> bool:
         """Says again what a chosen sentence says: by meaning, or by a figure another section gave
         (the same figure never appears twice from two sections)."""
-        mat = self.scored.mat
-        if (mat[self.order] @ mat[i]).max() > duplicate:
+        mat, mine = self.scored.mat, self.scored.words[i]
+        if mat is not None and (mat[self.order] @ mat[i]).max() > duplicate:
             return True
+        for j in self.order:  # the same content words, mostly: a repeat whatever the wording around them
+            theirs = self.scored.words[j]
+            if mine and len(mine & theirs) >= self.duplicate_words * len(mine | theirs):
+                return True
         section = self.scored.section[i]
         return any(self.figures.get(f, section) != section for f in figures(self.scored.sentences[i].render))
 
@@ -267,7 +275,7 @@ def extract(question: str, question_vector: np.ndarray, hits: list[Hit], vectors
     qwords = set(words(question))
     idf = {t: bm25.idf_of(t) for t in qwords}
     total = sum(idf.values()) or 1.0
-    picked = _Picked(scored, qwords, max_chars)
+    picked = _Picked(scored, qwords, max_chars, w.duplicate_words)
     picked.take(lead)
     ranked = [int(i) for i in np.argsort(-rel) if int(i) != lead]
     # Supporting sentences from the lead's section, best first, while they stay relevant.
