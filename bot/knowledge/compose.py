@@ -2,13 +2,15 @@
 
 Nothing is invented: the answer is sentences copied from the guides (markup removed, mentions made
 inert), each followed by its citation number, plus the skill's disclaimer. Every sentence is scored by
-meaning (cosine to the question), by words (idf-weighted overlap) and by the rank of its passage. The
-best sentence names the section that answers; that section's opening sentence leads when it is close
-to the best (guides open each section with its direct answer), its other relevant sentences follow,
-and another section joins only with a sentence that covers words of the question the answer has not
-covered yet. Sentences about the guide itself, list lead-ins without their items, repeats (by
-meaning, or the same figure from another section) are never chosen. Weights live in `config.yaml`
-(`compose`), calibrated by `evals/calibrate_compose.py`.
+words (idf-weighted overlap with the question), by the rank of its passage, by whether it opens its
+section and, when `compose.sem` > 0, by meaning (cosine to the question; off by default, because
+embedding the sentences is most of an answer's time). The best sentence names the section that answers;
+that section's opening sentence leads when it is close to the best (guides open each section with
+its direct answer), its other relevant sentences follow, and another section joins only with a
+sentence nearly as relevant as the lead, one per section. Sentences about the guide itself, list
+lead-ins without their items and repeats (the same content words, or a figure another section
+already gave) are never chosen. Weights live in `config.yaml` (`compose`), calibrated by
+`evals/calibrate_compose.py`.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ _ABBREVIATIONS = ("e.g", "i.e", "etc", "vs", "v", "No", "no", "Art", "art", "app
                   "Prof", "Sr", "Jr", "Nr", "Abs", "Rn", "ca", "resp", "incl", "min", "max", "Eq", "eq", "Ch", "Sec")
 _ABBREV = "".join(rf"(?<!\b{re.escape(a)}\.)" for a in sorted(set(_ABBREVIATIONS), key=len))
 # A sentence ends at . ! ? before a capital, digit or opening mark; never after an abbreviation or an
-# initial ("J. Smith", "U. S."), and never inside a parenthesis that is still open (handled below).
+# initial ("J. K. Smith").
 _SENT_END = re.compile(_ABBREV + r"(?<!\b[A-Z]\.)(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9£$€\"'(\[*§])")
 _MD_INLINE = re.compile(r"(\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`)")
 _LINK = re.compile(r"!?\[([^\[\]]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")

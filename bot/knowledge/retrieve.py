@@ -1,9 +1,12 @@
-"""Hybrid retrieval: dense (MiniLM cosine) plus BM25, fused by reciprocal rank.
+"""Hybrid retrieval: dense (MiniLM cosine), BM25 and exact names, fused by reciprocal rank.
 
 The chunk texts, metadata and vectors are read from Chroma once and kept in memory (exact dot
 products over a few thousand vectors take well under a millisecond); above `_MEMORY_LIMIT` chunks
-the dense side asks Chroma's HNSW instead. A skill's topics boost matching guides but never
-exclude others (community guides carry no topic).
+the dense side asks Chroma's HNSW instead. A question that quotes an exact name (an API such as
+`cross_val_score`, a statute such as s.80 or §31, a name such as IR35) also ranks the chunks that
+name it. A skill's topics boost matching guides but never exclude others; a guide without a topic
+(a community guide, library docs) takes the topic its chunks are closest to, so it competes on
+equal terms.
 """
 
 from __future__ import annotations
