@@ -91,6 +91,7 @@ class Retrieval(_Section):
     rrf_k: int = Field(20, ge=1)
     heading_weight: float = Field(0.5, ge=0, le=5)
     topic_boost: float = Field(0.05, ge=0, le=1)
+    identifier_weight: float = Field(1.0, ge=0, le=5)
     strong_dense: float = Field(0.50, ge=-1, le=1)
     min_relevance: float = Field(0.55, ge=0, le=2)
     max_unknown_share: float = Field(0.5, ge=0, le=1)
@@ -101,6 +102,24 @@ class Answer(_Section):
     max_chars: int = Field(1900, ge=200, le=4000)
     max_sentences: int = Field(7, ge=1, le=20)
     question_max_chars: int = Field(1000, ge=20)
+
+
+class Compose(_Section):
+    """Extractive answer weights (bot/knowledge/compose.py), calibrated by evals/calibrate_compose.py."""
+
+    sem: float = Field(0.0, ge=0, le=5)
+    lex: float = Field(0.3, ge=0, le=5)
+    prior: float = Field(1.0, ge=0, le=5)
+    lead: float = Field(0.1, ge=0, le=5)
+    lead_share: float = Field(0.7, ge=0, le=1)
+    support: float = Field(0.6, ge=0, le=1)
+    other: float = Field(0.9, ge=0, le=1)
+    other_gain: float = Field(0.0, ge=0, le=2)
+    other_max: int = Field(1, ge=0, le=20)
+    duplicate: float = Field(0.92, ge=0, le=1)
+    duplicate_words: float = Field(0.7, ge=0, le=1)
+    max_list_chars: int = Field(700, ge=100, le=3000)
+    chunks: int = Field(4, ge=1, le=20)
 
 
 class LLM(_Section):
@@ -259,6 +278,7 @@ class Settings(BaseSettings):
     ingest: Ingest = Ingest()
     retrieval: Retrieval = Retrieval()
     answer: Answer = Answer()
+    compose: Compose = Compose()
     llm: LLM = LLM()
     conversations: Conversations = Conversations()
     scope: Scope = Scope()

@@ -89,7 +89,7 @@ class Asker:
         tail = footer(card, hits)
         room = cfg.max_chars - len(tail) - sum(len(n) + 4 for n in notes) - 20
         picked = extract(question, qvec, hits, self.kb.sentence_vectors, self.kb.retriever.corpus().bm25,
-                         max_sentences=cfg.max_sentences, max_chars=max(200, room))
+                         max_sentences=cfg.max_sentences, max_chars=max(200, room), weights=self.settings.compose)
         if not picked:
             return decide.decline(self.settings, card.name if card else None, hits, reason="coverage")
         body, cited = compose(picked, hits)

@@ -80,3 +80,50 @@ class BM25:
 
     def idf_of(self, term: str) -> float:
         return self.idf.get(term, math.log(1 + (self.n + 0.5) / 0.5) if self.n else 0.0)
+
+
+# Names a question can quote exactly: code identifiers (cross_val_score, StratifiedKFold, GridSearchCV,
+# sklearn.model_selection), statute references (s.80, §31, Article 28(10)), letter-digit names (IR35)
+# and acronyms (CDPA). One cheap tokenising pass, then plain string tests per token: the index of a
+# corpus is built at every load.
+_NAME_TOKEN = re.compile(r"[A-Za-z][\w.]*\w")
+_MIXED = re.compile(r"[A-Za-z]{1,6}\d{1,4}")
+_STATUTE = re.compile(r"(?=[§sSaA])(§{1,2}|\b(?:[sS]{1,2}|[sS]ec|[aA]rt(?:icle)?)\.?)\s?(\d{1,4}[a-z]?)((?:\(\w{1,3}\))*)")
+_STATUTE_KIND = {"§§": "§", "ss": "s", "sec": "s", "article": "art"}
+
+
+def _is_name(tok: str) -> bool:
+    if "_" in tok:
+        return True
+    rest = tok[1:]
+    if rest.islower() or tok.isdigit():  # plain words: the common case, decided first
+        return not rest.isalpha() and bool(_MIXED.fullmatch(tok))
+    if rest.lower() != rest and tok.upper() != tok:  # StratifiedKFold, KFold, UrhG, ITJobsWatch
+        return True
+    if tok.isalpha():
+        return tok.isupper() and 3 <= len(tok) <= 6  # CDPA, GDPR
+    return bool(_MIXED.fullmatch(tok))  # IR35, F1
+
+
+def identifiers(text: str) -> set[str]:
+    """The exact names a text mentions, lower-cased: code identifiers with their dotted parts, CamelCase
+    names, letter-digit names, acronyms and statute references in one canonical form ("s.80", "§31",
+    "art.28(10)" and "art.28")."""
+    out: set[str] = set()
+    for tok in _NAME_TOKEN.findall(text):
+        if "." in tok:
+            parts = [p for p in tok.split(".") if p]
+            named = [p for p in parts if _is_name(p)]
+            if named and len(parts) > 1:
+                out.add(tok.lower())
+            out.update(p.lower() for p in named)
+        elif _is_name(tok):
+            out.add(tok.lower())
+    for m in _STATUTE.finditer(text):
+        kind = m.group(1).lower().rstrip(".")
+        kind = _STATUTE_KIND.get(kind, kind)
+        base = f"§{m.group(2).lower()}" if kind == "§" else f"{kind}.{m.group(2).lower()}"
+        out.add(base)
+        if m.group(3):
+            out.add(base + m.group(3).lower())
+    return out

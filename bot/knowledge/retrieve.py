@@ -1,15 +1,19 @@
-"""Hybrid retrieval: dense (MiniLM cosine) plus BM25, fused by reciprocal rank.
+"""Hybrid retrieval: dense (MiniLM cosine), BM25 and exact names, fused by reciprocal rank.
 
 The chunk texts, metadata and vectors are read from Chroma once and kept in memory (exact dot
 products over a few thousand vectors take well under a millisecond); above `_MEMORY_LIMIT` chunks
-the dense side asks Chroma's HNSW instead. A skill's topics boost matching guides but never
-exclude others (community guides carry no topic).
+the dense side asks Chroma's HNSW instead. A question that quotes an exact name (an API such as
+`cross_val_score`, a statute such as s.80 or §31, a name such as IR35) also ranks the chunks that
+name it. A skill's topics boost matching guides but never exclude others; a guide without a topic
+(a community guide, library docs) takes the topic its chunks are closest to, so it competes on
+equal terms.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -23,7 +27,7 @@ import numpy as np
 from bot.config import Settings
 from bot.knowledge.embeddings import encode
 from bot.knowledge.index import GuideIndex
-from bot.knowledge.lexical import BM25, words
+from bot.knowledge.lexical import BM25, identifiers, words
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,7 @@ class Hit:
     dense: float  # cosine similarity to the question
     lexical: float  # share of the question's content words found in the chunk (idf-weighted)
     rank: int = 0
+    opens_section: bool = True  # the first chunk of its section (its first sentence opens the section)
 
     @property
     def section(self) -> str:
@@ -65,6 +70,9 @@ class Corpus:
     tokens: list[set[str]]
     generation: str  # the index's version token when this copy was read
     position: dict[str, int] = field(default_factory=dict)
+    opens: set[int] = field(default_factory=set)  # chunks that open their section
+    names: dict[str, list[int]] = field(default_factory=dict)  # exact identifier -> chunks that name it
+    topics: list[str] = field(default_factory=list)  # each chunk's topic: its guide's, else the nearest one
 
 
 class Retriever:
@@ -119,7 +127,8 @@ class Retriever:
         docs = [words(f"{m.get('section', '')} {m.get('tags', '')} {t}") for t, m in zip(texts, metas, strict=True)]
         corpus = Corpus(ids=ids, texts=texts, metas=metas, vectors=vectors, headings=headings, bm25=BM25(docs),
                         tokens=[set(d) for d in docs], generation=generation,
-                        position={cid: i for i, cid in enumerate(ids)})
+                        position={cid: i for i, cid in enumerate(ids)}, opens=_section_openers(metas),
+                        names=_name_index(texts, metas), topics=_topics(metas, vectors))
         log.info("corpus loaded chunks=%d from=%s seconds=%.2f", len(ids), source, time.monotonic() - started)
         return corpus
 
@@ -204,6 +213,9 @@ class Retriever:
         # Lexical side, and the question against section headings.
         qwords = words(query)
         rankings = [(1.0, [i for i, _ in dense]), (1.0, [i for i, _ in corpus.bm25.top(qwords, n)])]
+        named = self._named(query, corpus, sims, n)
+        if named and cfg.identifier_weight:
+            rankings.append((cfg.identifier_weight, named))
         if corpus.headings is not None and cfg.heading_weight:
             hs = corpus.headings @ qv
             top = np.argpartition(-hs, n - 1)[:n] if n < len(hs) else np.arange(len(hs))
@@ -215,7 +227,7 @@ class Retriever:
         wanted = {t.lower() for t in (topics or [])}
         if wanted and cfg.topic_boost:
             for i in fused:
-                if str(corpus.metas[i].get("topic", "")).lower() in wanted:
+                if corpus.topics[i] in wanted:
                     fused[i] *= 1.0 + cfg.topic_boost
         dense_of = dict(dense)
         floor = min(dense_of.values()) if dense_of else 0.0
@@ -224,8 +236,26 @@ class Retriever:
         for rank, (i, score) in enumerate(sorted(fused.items(), key=lambda kv: -kv[1])[:k]):
             dsim = float(sims[i]) if sims is not None else dense_of.get(i, floor)
             hits.append(Hit(id=corpus.ids[i], text=corpus.texts[i], meta=corpus.metas[i], score=score,
-                            dense=dsim, lexical=self.overlap(qset, corpus.tokens[i], corpus.bm25), rank=rank))
+                            dense=dsim, lexical=self.overlap(qset, corpus.tokens[i], corpus.bm25), rank=rank,
+                            opens_section=i in corpus.opens))
         return hits
+
+    @staticmethod
+    def _named(query: str, corpus: Corpus, sims: np.ndarray | None, n: int) -> list[int]:
+        """Chunks that name the question's exact identifiers (API names, statutes), the rarest names
+        first; among equals, the closest in meaning (else the earliest)."""
+        wanted = [name for name in identifiers(query) if name in corpus.names]
+        if not wanted:
+            return []
+        total = len(corpus.ids)
+        score: dict[int, float] = {}
+        for name in wanted:
+            chunks = corpus.names[name]
+            weight = math.log(1 + total / len(chunks))
+            for i in chunks:
+                score[i] = score.get(i, 0.0) + weight
+        closeness = (lambda i: float(sims[i])) if sims is not None else (lambda i: -i)
+        return sorted(score, key=lambda i: (-round(score[i], 6), -closeness(i)))[:n]
 
     @staticmethod
     def overlap(qset: set[str], doc: set[str], bm25: BM25) -> float:
@@ -234,3 +264,38 @@ class Retriever:
         total = sum(bm25.idf_of(w) for w in qset)
         found = sum(bm25.idf_of(w) for w in qset if w in doc)
         return found / total if total else 0.0
+
+
+def _section_openers(metas: list[dict[str, Any]]) -> set[int]:
+    """The chunk with the lowest position of each (guide, section): the one its section starts with."""
+    first: dict[tuple[str, str], tuple[int, int]] = {}
+    for i, m in enumerate(metas):
+        key = (str(m.get("source", "")), str(m.get("section", "")))
+        pos = int(m.get("position", 0) or 0)
+        if key not in first or pos < first[key][0]:
+            first[key] = (pos, i)
+    return {i for _, i in first.values()}
+
+
+def _name_index(texts: list[str], metas: list[dict[str, Any]]) -> dict[str, list[int]]:
+    index: dict[str, list[int]] = {}
+    for i, (text, meta) in enumerate(zip(texts, metas, strict=True)):
+        for name in identifiers(f"{meta.get('section', '')}\n{text}"):
+            index.setdefault(name, []).append(i)
+    return index
+
+
+def _topics(metas: list[dict[str, Any]], vectors: np.ndarray | None) -> list[str]:
+    """Each chunk's topic. A guide without one (a community guide, library docs) takes the topic whose
+    guides its chunk is closest to on average, so a skill's topic boost treats it like a shipped guide."""
+    topics = [str(m.get("topic", "") or "").lower() for m in metas]
+    if vectors is None or not any(topics) or all(topics):
+        return topics
+    names = sorted({t for t in topics if t})
+    centroids = np.vstack([vectors[[i for i, t in enumerate(topics) if t == name]].mean(axis=0) for name in names])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True) + 1e-9
+    missing = [i for i, t in enumerate(topics) if not t]
+    nearest = (vectors[missing] @ centroids.T).argmax(axis=1)
+    for i, j in zip(missing, nearest, strict=True):
+        topics[i] = names[int(j)]
+    return topics

@@ -1,0 +1,220 @@
+"""Answer composition and retrieval fairness: sentence cleaning, lead-ins, leads, figures, footers,
+exact identifiers, and library docs without front matter beside the shipped guides."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.knowledge.compose import clean_inline, extract, footer, split_sentences, split_units
+from bot.knowledge.lexical import identifiers
+from bot.knowledge.retrieve import Hit
+from tests.conftest import ROOT, make_core
+
+_MASKED = re.compile(r"\[[^\]]*\]\([^)]*\)")
+
+
+@pytest.mark.parametrize("markdown", [
+    "Read the [rate guide]**(https://evil.example/x)** before you quote a day rate to any client.",
+    "Read the [rate guide]`(https://evil.example/x)` before you quote a day rate to any client.",
+    "Read the **[rate guide]**(https://evil.example/x) before you quote a day rate to any client.",
+    "Read the [rate [guide](https://a.example)](https://evil.example/x) before you quote a day rate.",
+    "Read the _[rate guide]_(https://evil.example/x) before you quote a day rate to any client today.",
+    "See ![chart](https://evil.example/c.png) and [the (weird) guide](https://e.example/a_(b)) for the rates.",
+])
+def test_cleaned_sentences_never_carry_a_masked_link(markdown):
+    text = " ".join(s for _, s in split_sentences(markdown))
+    assert text and not _MASKED.search(text) and "](" not in text, text
+    assert "rate guide" in text or "chart" in text
+
+
+def test_clean_inline_keeps_the_words():
+    assert clean_inline("The **median** is `£570` per [day](https://x.example/d_(1))") == "The median is £570 per day"
+
+
+def test_sentences_are_not_split_at_initials_or_abbreviations():
+    text = ("The test comes from J. K. Smith at the U.S. Copyright Office, e.g. in its 2023 note. "
+            "Section s. 80 CDPA gives the author a right to object to derogatory treatment of the work.")
+    assert [s for _, s in split_sentences(text)] == [
+        "The test comes from J. K. Smith at the U.S. Copyright Office, e.g. in its 2023 note.",
+        "Section s. 80 CDPA gives the author a right to object to derogatory treatment of the work.",
+    ]
+
+
+def test_a_lead_in_travels_with_its_items_or_is_dropped():
+    text = ("Before signing, check the following points in the contract:\n\n- the payment terms and the deposit\n"
+            "- who owns the trained model weights\n\nA second paragraph that ends with a colon but has no list:\n\n"
+            "Plain text follows here, long enough to be a sentence of its own.")
+    units = split_units(text)
+    lead = [u for u in units if u[1].startswith("Before signing")]
+    assert lead and lead[0][2] == ["the payment terms and the deposit", "who owns the trained model weights"]
+    assert not any(u[1].startswith("A second paragraph") for u in units)
+    assert not any(u[1] == "the payment terms and the deposit" for u in units)  # only with its lead-in
+    # A list too long to travel with its lead-in keeps its items and loses the lead-in.
+    long_list = "The steps are:\n\n" + "\n".join(f"- step number {i} of a very long checklist of work" for i in range(30))
+    units = split_units(long_list, max_list_chars=300)
+    assert not any(u[1] == "The steps are:" for u in units) and len(units) == 30
+
+
+def test_sentences_about_the_guide_itself_are_dropped():
+    text = ("This guide sums up UK day rates for machine-learning contractors. It covers medians, spreads and "
+            "IR35. It is written for contractors who quote UK clients. The UK median was £570 per day in 2026.")
+    assert [s for _, s in split_sentences(text)] == ["The UK median was £570 per day in 2026."]
+
+
+def test_footer_lists_whole_jurisdictions_only():
+    class Card:
+        name, disclaimer = "ip", "Not legal advice."
+
+    hits = [Hit(id=str(i), text="", meta={"jurisdiction": f"Jurisdiction number {i} with a long descriptive name"},
+                score=1.0, dense=0.5, lexical=0.5) for i in range(8)]
+    text = footer(Card(), hits, limit=120)
+    listed = text.split("cited guides: ", 1)[1]
+    assert text.endswith("._") and "more." in listed
+    for entry in listed.rsplit(" and ", 1)[0].split("; "):
+        assert re.fullmatch(r"Jurisdiction number \d with a long descriptive name", entry), entry
+
+
+def test_identifiers_cover_code_statutes_and_names():
+    names = identifiers("Is cross_val_score with StratifiedKFold(random_state=None) ok? s.80 CDPA, §31 UrhG, "
+                        "Article 28(10), IR35, sklearn.model_selection.GridSearchCV")
+    assert {"cross_val_score", "stratifiedkfold", "random_state", "s.80", "cdpa", "§31", "urhg", "art.28",
+            "art.28(10)", "ir35", "gridsearchcv", "model_selection"} <= names
+    assert not identifiers("what day rate should i charge in london for a three month contract?")
+
+
+# On the real small index ------------------------------------------------------------------------
+
+
+def _hits(kb_core, question):
+    qvec = kb_core.knowledge.retriever.embed_query(question)
+    return qvec, kb_core.knowledge.retriever.search(question, query_vector=qvec)
+
+
+def test_answer_leads_with_the_sections_opening_and_stops_short_of_the_cap(kb_core):
+    question = "What is the median day rate for machine learning contracts in the UK?"
+    r = kb_core.ask(question)
+    body = r["answer"].split("\n\n_")[0]
+    sentences = re.findall(r"\[\d\]", body)
+    assert body.startswith("The UK median day rate for contract jobs that mention Machine Learning was £570")
+    assert len(sentences) < kb_core.settings.answer.max_sentences
+
+
+def test_no_figure_is_repeated_from_another_section(kb_core):
+    question = "What is the UK median ML day rate and what should I quote?"
+    qvec, hits = _hits(kb_core, question)
+    kb = kb_core.knowledge
+    picked = extract(question, qvec, hits, kb.sentence_vectors, kb.retriever.corpus().bm25, max_sentences=7,
+                     max_chars=1800, weights=kb_core.settings.compose)
+    seen: dict[str, str] = {}
+    for s in picked:
+        for figure in re.findall(r"£\d[\d,]*", s.render):
+            assert seen.setdefault(figure, hits[s.hit].section) == hits[s.hit].section, (figure, s.text)
+
+
+def test_compose_weights_come_from_config(kb_data_dir):
+    question = "How do I avoid data leakage when I scale features?"
+    strict = make_core(kb_data_dir, **{"compose.support": 1.0, "compose.other": 1.0})
+    loose = make_core(kb_data_dir, **{"compose.support": 0.0, "compose.other": 0.0, "compose.other_gain": 0.0})
+    n_strict = len(re.findall(r" \[\d\]", strict.ask(question)["answer"]))
+    n_loose = len(re.findall(r" \[\d\]", loose.ask(question)["answer"]))
+    assert n_strict < n_loose
+
+
+# Library docs and a template without front matter, beside the shipped guides -------------------
+
+LIBRARY = ROOT / "tests" / "data" / "library"
+# Phrased in the shipped guides' words (leakage, metrics, IR35), so the guides compete for every one.
+LIBRARY_QUESTIONS = [
+    ("which metric name should i pass to score_folds for a rare-positive fraud model, recall?", "folds.rst",
+     "Scoring a model on folds"),
+    ("is the mean of the score_folds scores the honest estimate to report to a client?", "folds.rst",
+     "Scoring a model on folds"),
+    ("predict_folds output: can i compute precision and recall on it and report that?", "folds.rst",
+     "Predictions from folds"),
+    ("GroupShuffleFolds: the same customer in train and test inflates my score, does it prevent that leak?",
+     "folds.rst", "Keeping groups together"),
+    ("with RollingOriginFolds can lagged features still leak future information into training?", "folds.rst",
+     "Ordered data"),
+    ("shuffle=True with random_seed=None gives different folds every run?", "folds.rst", "Randomness in splitters"),
+    ("LevelEncoder min_count for rare categories, how does it work?", "encoders.rst", "Rare levels"),
+    ("does CrossFitMeanEncoder stop target leakage when i encode categories with the target mean?", "encoders.rst",
+     "Target means without leakage"),
+    ("what does the services agreement template say about IR35 status and the SDS?",
+     "services-agreement-template.md", "Status under IR35"),
+    ("in the template, who decides IR35 status and what if it changes?", "services-agreement-template.md",
+     "Status under IR35"),
+    ("template payment terms: within how many days must the client pay each invoice?",
+     "services-agreement-template.md", "Payment terms"),
+    ("does the template waive the s.80 CDPA right to object to edits?", "services-agreement-template.md",
+     "Moral rights under s.80"),
+    ("booked through Malt, whose terms apply first?", "services-agreement-template.md", "Platform work on Malt"),
+]
+
+
+@pytest.fixture(scope="module")
+def library_core(tmp_path_factory, small_guides):
+    data = tmp_path_factory.mktemp("libdata")
+    core = make_core(data)
+    core.ingest([small_guides, LIBRARY])
+    return core
+
+
+def test_library_docs_without_front_matter_rank_for_the_names_they_document(library_core):
+    from evals.eval_library import evaluate
+
+    questions = [{"id": f"L{i}", "question": q, "file": f, "section": s}
+                 for i, (q, f, s) in enumerate(LIBRARY_QUESTIONS)]
+    result = evaluate(library_core, questions)
+    misses = [r for r in result["rows"] if not (r["rank"] and r["rank"] <= 5)]
+    assert result["summary"]["recall@5"] >= 0.95, misses  # before the identifier ranker: 0.91, MRR 0.82
+    assert result["summary"]["mrr"] >= 0.9, result["rows"]
+
+
+def test_a_guide_without_a_topic_takes_the_nearest_one(library_core):
+    corpus = library_core.knowledge.retriever.corpus()
+    topics = {m["source"].rsplit("/", 1)[-1]: t for m, t in zip(corpus.metas, corpus.topics, strict=True)}
+    assert topics["folds.rst"] == "methodology"
+    assert topics["uk-ml-day-rates.md"] == "rates"
+
+
+# The shipped guides' direct-answer leads ----------------------------------------------------------
+
+def _sections(text: str):
+    parts = re.split(r"^## (.+)$", text, flags=re.M)
+    return list(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.rstrip(".,").replace(",", "") for n in re.findall(r"\d[\d,.]*", text)}
+
+
+@pytest.mark.parametrize("guide", sorted((ROOT / "knowledge").glob("*/*.md")), ids=lambda p: p.name)
+def test_a_sections_one_sentence_lead_adds_no_figure(guide):
+    """A section may open with a one-sentence paragraph that answers its question; every number in
+    that lead is stated again in the heading or the rest of the section (the lead adds no figure)."""
+    for heading, body in _sections(guide.read_text(encoding="utf-8")):
+        first, _, rest = body.strip().partition("\n\n")
+        if len(split_sentences(first)) != 1 or first.lstrip().startswith(("-", "|")):
+            continue
+        assert _numbers(first) <= _numbers(heading + " " + rest), (heading, _numbers(first) - _numbers(heading + rest))
+
+
+# Quality gate: answer sentences on the small index, labelled as evals/answer_quality.py does ---------
+
+def test_answer_sentences_gate(kb_core):
+    """Our own questions on the small guide set: at most 10% of answer sentences do not help, none is
+    guide-meta, a bare lead-in, a split, a repeated figure or a masked link, and few answers hit the cap."""
+    from evals.answer_quality import label_answer, load_items, summarise
+    from tests.conftest import SMALL_GUIDES
+
+    items = [q for q in load_items([ROOT / "evals" / "questions"]) if q["guide"] in SMALL_GUIDES]
+    assert len(items) >= 12
+    rows = [label_answer(kb_core.ask(q["question"], user_id="gate"), q) for q in items]
+    summary = summarise(rows, kb_core.settings.answer.max_sentences)
+    defects = {k: v for k, v in summary["by_label"].items() if k not in ("off-guide", "other-section")}
+    assert not defects, [s for r in rows for s in r["sentences"] if s["label"] in defects]
+    assert summary["irrelevant_share"] <= 0.10, summary
+    assert summary["at_cap"] <= 0.2 * summary["answers"] and summary["footer_cut"] == 0, summary
+    assert summary["coverage"] >= 0.8, summary
