@@ -1,25 +1,51 @@
 """The ask pipeline: conversation -> route -> retrieve -> decide -> compose.
 
-Each stage lives in its own module; this one wires them and records the turn. Answers are
-extractive by default; in the model mode a model writes them (falling back to extractive, and
-saying so, whenever the model fails).
+Each stage lives in its own module; this one wires them and records the turn. A question is first
+corrected against the guides' own words (spelling.py), then read in its conversation
+(conversation.py: standalone, a changed detail, a new question in the same situation, or "why?").
+Lines outside the remit are declined whatever came before; retrieval prefers guides about the place
+asked for; a detail the guides do not cover is said so. Answers are extractive by default; in the
+model mode a LangChain chain writes them, with the extractive answer as its fallback (llm.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import threading
 import time
 import uuid
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from bot.errors import InputError
-from bot.knowledge import conversation, decide
-from bot.knowledge.compose import compose, extract, footer
+import numpy as np
+
+from bot.errors import ConfigError, InputError
+from bot.knowledge import conversation, decide, slots
+from bot.knowledge.compose import compose, extract, footer, split_sentences
+from bot.knowledge.conversation import Turn
 from bot.knowledge.embeddings import encode
+from bot.knowledge.retrieve import Hit
+from bot.knowledge.spelling import Speller, model_words
+from bot.textsafe import cut
 
 log = logging.getLogger(__name__)
+
+_CLAUSE = re.compile(r"(?<=[.!?;])\s+|\s+-\s+|\n+")
+_SLOT_NAMES = {"seniority": "seniority", "specialty": "specialty", "engagement": "engagement type",
+               "platform": "platform", "client": "client type", "duration": "contract length", "place": "place"}
+
+
+@dataclass
+class Parts:
+    """What the pipeline derives from one version of the index."""
+
+    generation: str
+    speller: Speller
+    vocab: slots.Vocabulary
+    guide_places: list[set[str]]  # the places of every guide that is about places
 
 
 class Asker:
@@ -27,10 +53,44 @@ class Asker:
         """`kb` is the KnowledgeBase: settings, store, skills and its lazily built parts."""
         self.kb = kb
         self.settings = kb.settings
+        self._parts: Parts | None = None
+        self._lock = threading.Lock()
 
+    # The pipeline --------------------------------------------------------------------------------
     def ask(self, question: str, *, user_id: str, skill: str | None = None, conversation_id: str | None = None,
             private: bool = False) -> dict[str, Any]:
         kb, started = self.kb, time.monotonic()
+        question = self._checked(question)
+        corpus = kb.retriever.refresh()  # a change to the index since the last question is seen now; a
+        # missing index or one built with another model is a clear error first
+        parts = self.parts(corpus)
+        history = kb.store.turns(conversation_id, self.settings.conversations.max_turns) if conversation_id else []
+        turn = conversation.interpret(parts.speller.correct(question), history, parts.vocab)
+        if not skill and turn.kind in ("standalone", "context") and decide.outside_remit(self.settings,
+                                                                                        self._remit_gap(turn)):
+            result, answer_meta = self._decline(None, [], "remit"), {}  # whatever came before
+        else:
+            if self.settings.answer.mode == "llm":
+                turn = conversation.with_model(turn, self._model_rewrite)
+            result, answer_meta = self._answer(turn, skill, user_id, parts)
+        private = private or bool(result.pop("_private", False)) or any(t["private"] for t in history)
+        conversation_id = conversation_id or ("c-" + uuid.uuid4().hex[:12])
+        cfg = self.settings.conversations
+        meta = {**turn.meta(), **answer_meta, "skill": result["skill"], "declined": result["declined"],
+                "decline_reason": result.get("decline_reason")}
+        kb.store.add_turn(conversation_id, user_id, question, turn.standalone, result["skill"], private=private,
+                          private_ttl=cfg.private_ttl_seconds, ttl=cfg.ttl_days * 86400, meta=meta)
+        result.setdefault("decline_reason", None)
+        result["conversation_id"] = conversation_id
+        result["private"] = private
+        result["answer_id"] = kb.store.record_answer(
+            user_id, "[private]" if private else question, result["skill"], result["sources"])
+        log.info("ask kind=%s skill=%s declined=%s reason=%s mode=%s sources=%d private=%s ms=%d", turn.kind,
+                 result["skill"], result["declined"], result["decline_reason"], result["mode"],
+                 len(result["sources"]), private, (time.monotonic() - started) * 1000)
+        return result
+
+    def _checked(self, question: str) -> str:
         question = (question or "").strip()
         limit = self.settings.answer.question_max_chars
         if not question:
@@ -38,96 +98,254 @@ class Asker:
         if len(question) > limit:
             raise InputError(f"the question is {len(question)} characters long; the limit is {limit}.",
                              hint="Ask a shorter, more specific question.")
-        kb.retriever.refresh()  # a change to the index since the last question is seen now; a missing
-        # index or one built with another model is a clear error first
-        history = kb.store.turns(conversation_id, self.settings.conversations.max_turns) if conversation_id else []
-        rewrite = self._model_rewrite if self.settings.answer.mode == "llm" else None
-        standalone = conversation.standalone(question, history, rewrite)
-        qvec = encode(kb.embeddings, [standalone])[0]
+        return question
+
+    def _answer(self, turn: Turn, skill: str | None, user_id: str, parts: Parts) -> tuple[dict[str, Any], dict]:
+        kb, settings = self.kb, self.settings
+        qvec = self._query_vector(turn)
+        previous_card = kb.skills.get(turn.previous.get("skill") or "") if turn.kind in ("slot", "elaborate") else None
         route = kb.router.route(qvec)
-        card = kb.skills.require(skill) if skill else route.skill
-        if not skill and history and conversation.is_follow_up(question) and history[-1].get("skill"):
-            card = kb.skills.get(history[-1]["skill"]) or card
-        private = private or bool(card and card.private) or any(t["private"] for t in history)
-        off_topic = (card is not None and card.declines) or (not skill and route.off_topic)
-        result = self._answer(standalone, qvec, card, off_topic=off_topic, user_id=user_id)
-        conversation_id = conversation_id or ("c-" + uuid.uuid4().hex[:12])
-        cfg = self.settings.conversations
-        kb.store.add_turn(conversation_id, user_id, question, standalone, card.name if card else None,
-                          private=private, private_ttl=cfg.private_ttl_seconds, ttl=cfg.ttl_days * 86400)
-        result["conversation_id"] = conversation_id
-        result["private"] = private
-        result["answer_id"] = kb.store.record_answer(
-            user_id, "[private]" if private else question, result["skill"], result["sources"])
-        log.info("ask skill=%s declined=%s mode=%s sources=%d private=%s ms=%d", result["skill"], result["declined"],
-                 result["mode"], len(result["sources"]), private, (time.monotonic() - started) * 1000)
-        return result
-
-    def _model_rewrite(self, question: str, earlier: list[str]) -> str | None:
-        from bot.knowledge.llm import rewrite_follow_up
-
-        return rewrite_follow_up(self._chat, question, earlier)
-
-    def _answer(self, standalone: str, qvec, card, *, off_topic: bool, user_id: str) -> dict[str, Any]:
-        kb = self.kb
-        skill_name = card.name if card else None
-        if off_topic:
-            return decide.decline(self.settings, skill_name, [], reason="remit")
-        hits = kb.retriever.search(standalone, topics=card.topics if card else None, query_vector=qvec)
-        if not hits or not decide.relevant(self.settings, hits,
-                                           decide.unknown_share(standalone, kb.retriever.corpus().bm25.postings)):
-            return decide.decline(self.settings, skill_name, hits, reason="coverage")
+        card = kb.skills.require(skill) if skill else (previous_card or route.skill)
+        if card is not None and card.declines:
+            return self._decline(None, [], "remit"), {}
+        ranked, hits, ev = self._retrieve(turn, qvec, card, parts, route)
+        places = self._places(turn, parts)
+        name = card.name if card else None
+        answer_meta: dict[str, Any] = {"evidence": ev.as_dict()}
+        if not hits or not decide.relevant(settings, ev):
+            return self._decline(name, hits, decide.irrelevant_reason(settings, ev)), answer_meta
         notes: list[str] = []
-        if self.settings.answer.mode == "llm":
-            answered = self._llm_answer(standalone, hits, card, user_id, notes)
-            if answered is not None:
-                return answered
-        return self._extractive(standalone, qvec, hits, card, notes)
+        missing, elsewhere = self._uncovered_place(places, ranked, parts)
+        if missing and elsewhere:
+            return self._decline(name, hits, "coverage", detail=f"The guides do not cover {missing.title()}"), answer_meta
+        if missing:
+            notes.append(f"The guides say nothing specific to {missing.title()}; this is what they say in general.")
+        if turn.kind == "elaborate":
+            hits = self._previous_sections(turn, qvec) + [h for h in hits if not self._in_previous(turn, h)]
+        result, shown = self._compose(turn, qvec, hits, card, user_id, notes, parts)
+        answer_meta.update(shown=shown, sources=[[s["source"], s["section"]] for s in result["sources"]])
+        result["_private"] = bool(card and card.private)
+        return result, answer_meta
 
-    def _extractive(self, question: str, qvec, hits, card, notes: list[str]) -> dict[str, Any]:
+    # Vectors and retrieval -----------------------------------------------------------------------
+    def _remit_gap(self, turn: Turn) -> float:
+        """How far the closest card of questions to decline (for the line or any of its clauses) beats
+        the line's evidence of being in the remit (its closest skill, or its closest passage)."""
+        clauses = [c for c in _CLAUSE.split(turn.question) if len(c.split()) >= self.settings.decline.clause_words]
+        vecs = encode(self.kb.embeddings, [turn.question, *(clauses if len(clauses) > 1 else [])])
+        routes = [self.kb.router.route(v) for v in vecs]
+        vectors = self.kb.retriever.corpus().vectors
+        passage = float((vectors @ vecs[0]).max()) if vectors is not None and len(vectors) else -1.0
+        return max(r.decline_score for r in routes) - max(routes[0].score, passage)
+
+    def probe(self, question: str) -> dict[str, Any]:
+        """The measures the decline decisions use, for a question on its own (evals/calibrate_ask.py)."""
+        parts = self.parts(self.kb.retriever.refresh())
+        turn = conversation.interpret(parts.speller.correct(question), [], parts.vocab)
+        qvec = self._query_vector(turn)
+        route = self.kb.router.route(qvec)
+        ranked, hits, ev = self._retrieve(turn, qvec, route.skill, parts)
+        missing, elsewhere = self._uncovered_place(self._places(turn, parts), ranked, parts)
+        return {"remit_gap": self._remit_gap(turn), "evidence": ev, "hits": len(hits),
+                "place_not_covered": bool(missing and elsewhere)}
+
+    def _query_vector(self, turn: Turn) -> np.ndarray:
+        """The standalone question plus, for a follow-up rewritten offline, a share of the questions
+        it refers to (a model's rewrite stands on its own)."""
+        context = [] if turn.by_model else turn.context
+        vecs = encode(self.kb.embeddings, [turn.standalone, *context])
+        query = vecs[0].copy()
+        weight = self.settings.conversations.context_weight
+        for i, v in enumerate(vecs[1:]):
+            query = query + (weight ** (i + 1)) * v
+        return query / (float(np.linalg.norm(query)) or 1.0)
+
+    def _retrieve(self, turn: Turn, qvec, card, parts: Parts, route=None):
+        """Candidates in fused order, the top ones with guides about the place asked for first, and the
+        evidence the decline decision weighs."""
+        kb, k = self.kb, self.settings.retrieval.top_k
+        ranked = kb.retriever.search(turn.standalone, topics=card.topics if card else None, query_vector=qvec,
+                                     k=k * 3)
+        hits = self._prefer_places(ranked, self._places(turn, parts), parts.vocab)[:k]
+        route = route or kb.router.route(qvec)
+        unknown = decide.unknown_share(turn.standalone, kb.retriever.corpus().bm25.postings)
+        return ranked, hits, decide.evidence(hits, route, unknown)
+
+    @staticmethod
+    def _places(turn: Turn, parts: Parts) -> list[str]:
+        return [m.value for m in parts.vocab.find(turn.standalone) if m.cls == "place"]
+
+    @staticmethod
+    def _prefer_places(hits: list[Hit], places: list[str], vocab: slots.Vocabulary) -> list[Hit]:
+        """Guides about another place than the one asked for go after the others (order kept within)."""
+        if not places:
+            return hits
+
+        def conflicts(hit: Hit) -> bool:
+            about = vocab.guide_places(hit.meta)
+            return about is not None and not any(vocab.related(p, a) for p in places for a in about)
+
+        return sorted(hits, key=conflicts)
+
+    @staticmethod
+    def _uncovered_place(places: list[str], ranked: list[Hit], parts: Parts) -> tuple[str | None, bool]:
+        """A place asked for that none of the candidate guides is about and no candidate passage names;
+        and whether the best evidence is about other places (then the question is not covered)."""
+        vocab = parts.vocab
+        abouts = [vocab.guide_places(h.meta) for h in ranked]
+        for place in places:
+            if place == "global" or any(vocab.related(place, a) for about in abouts if about for a in about):
+                continue
+            if any(m.value == place and m.cls == "place" for h in ranked for m in vocab.find(h.text)):
+                continue
+            return place, bool(abouts and abouts[0])
+        return None, False
+
+    def _previous_sections(self, turn: Turn, qvec: np.ndarray) -> list[Hit]:
+        """The chunks of the sections the previous answer came from, closest to the question first."""
+        wanted = {tuple(s) for s in turn.previous.get("sources") or []}
+        corpus = self.kb.retriever.corpus()
+        out = []
+        for i, meta in enumerate(corpus.metas):
+            if (meta.get("source"), meta.get("section")) in wanted:
+                dense = float(corpus.vectors[i] @ qvec) if corpus.vectors is not None else 0.0
+                out.append(Hit(id=corpus.ids[i], text=corpus.texts[i], meta=meta, score=dense, dense=dense,
+                               lexical=0.0))
+        return sorted(out, key=lambda h: -h.dense)
+
+    @staticmethod
+    def _in_previous(turn: Turn, hit: Hit) -> bool:
+        return [hit.meta.get("source"), hit.meta.get("section")] in (turn.previous.get("sources") or [])
+
+    # Composition ---------------------------------------------------------------------------------
+    def _compose(self, turn: Turn, qvec, hits: list[Hit], card, user_id: str, notes: list[str],
+                 parts: Parts) -> tuple[dict[str, Any], list[str]]:
+        """The answer without the sentences the previous answer showed (a follow-up adds, it does not
+        repeat), and a note for each changed detail the cited passages do not speak to."""
+        shown_before = set(turn.previous.get("shown") or []) if turn.follow_up else set()
+        fresh = _without(hits, shown_before) if shown_before else hits
+        if not fresh:
+            notes.append("The guides say no more on this than the answer above.")
+            fresh = hits
+        if self.settings.answer.mode == "llm":
+            result = self._model_answer(turn.standalone, qvec, fresh, card, user_id, notes)
+        else:
+            result = self.extractive(turn.standalone, qvec, fresh, card, notes)
+        if not result["declined"]:
+            notes.extend(self._change_notes(turn, result, parts))
+        return result, result.pop("_shown", [])
+
+    def _change_notes(self, turn: Turn, result: dict[str, Any], parts: Parts) -> list[str]:
+        out = []
+        body = result["answer"]
+        for cls, value in turn.changed.items():
+            if cls == "place":
+                continue  # places are checked against the whole index before composing
+            if not any(m.cls == cls and m.value == value for m in parts.vocab.find(body)):
+                out.append(f"The guides do not cover the {_SLOT_NAMES.get(cls, cls)} you mention ({value}), so "
+                           "this answer is what they say in general.")
+        return out
+
+    def extractive(self, question: str, qvec, hits: list[Hit], card, notes: list[str]) -> dict[str, Any]:
         cfg = self.settings.answer
         tail = footer(card, hits)
-        room = cfg.max_chars - len(tail) - sum(len(n) + 4 for n in notes) - 20
+        room = cfg.max_chars - len(tail) - sum(len(n) + 4 for n in notes) - 200
         picked = extract(question, qvec, hits, self.kb.sentence_vectors, self.kb.retriever.corpus().bm25,
                          max_sentences=cfg.max_sentences, max_chars=max(200, room))
         if not picked:
-            return decide.decline(self.settings, card.name if card else None, hits, reason="coverage")
+            return self._decline(card.name if card else None, hits, "coverage")
         body, cited = compose(picked, hits)
-        return {"answer": body + tail, "mode": "extractive", "skill": card.name if card else None,
-                "declined": False, "sources": [h.source_dict() for h in cited][:5], "notes": notes}
+        return {"answer": body + footer(card, cited), "mode": "extractive", "skill": card.name if card else None,
+                "declined": False, "sources": [h.source_dict() for h in cited][:5], "notes": notes,
+                "_shown": [_digest(s.text) for s in picked]}
 
-    def _llm_answer(self, question: str, hits, card, user_id: str, notes: list[str]) -> dict[str, Any] | None:
-        from bot.knowledge.llm import generate
-        from bot.textsafe import cut
+    def _decline(self, skill: str | None, hits: list[Hit], reason: str, detail: str | None = None) -> dict[str, Any]:
+        return decide.decline(self.settings, skill, hits, reason=reason, detail=detail)
 
-        cfg = self.settings
-        if not self.kb.store.take_quota(user_id, "llm", cfg.llm.daily_calls_per_user):
-            notes.append("You have used today's model answers, so this answer is extracted from the guides.")
-            return None
+    # Parts derived from the index ------------------------------------------------------------------
+    def parts(self, corpus) -> Parts:
+        with self._lock:
+            if self._parts is None or self._parts.generation != corpus.generation:
+                self._parts = self._build_parts(corpus)
+            return self._parts
+
+    def _build_parts(self, corpus) -> Parts:
+        from bot.knowledge.embeddings import minilm_dir
+
+        known = model_words(minilm_dir()) if self.settings.embeddings.provider == "local" else set()
+        headings = [f"{m.get('title', '')} {m.get('section', '')} {m.get('tags', '')}" for m in corpus.metas]
+        vocab = slots.build(self._rate_book)
+        places, seen = [], set()
+        for meta in corpus.metas:
+            if meta.get("source") not in seen:
+                seen.add(meta.get("source"))
+                about = vocab.guide_places(meta)
+                if about:
+                    places.append(about)
+        return Parts(corpus.generation, Speller(corpus.texts + headings, known), vocab, places)
+
+    @cached_property
+    def _rate_book(self):
+        from bot.rates.cards import RateBook
+
         try:
-            gen = generate(self._chat, question, hits, instructions=card.instructions if card else "",
-                           max_chars=cfg.answer.max_chars - 200)
-        except Exception as exc:  # noqa: BLE001 - any endpoint failure falls back to extractive
-            log.warning("llm call failed class=%s", exc.__class__.__name__)
-            notes.append("The language model did not answer (unavailable or too slow), so this answer is "
-                         "extracted from the guides.")
+            return RateBook.load(self.settings.paths.rate_cards, self.settings)
+        except ConfigError as exc:  # the vocabulary still has its table of places
+            log.warning("rate cards not read for the slot vocabulary: %s", exc)
             return None
-        if gen.not_covered:
-            return decide.decline(self.settings, card.name if card else None, hits, reason="model")
-        if gen.unsupported:
-            notes.append("The model's answer contained figures not found in the guides, so this answer is "
-                         "extracted from the guides instead.")
-            return None
-        cited = [hits[n - 1] for n in gen.cited] or hits[:1]
-        renumber = {old: new for new, old in enumerate(gen.cited, 1)}
-        text = re.sub(r"\[(\d{1,2})\]", lambda m: f"[{renumber.get(int(m.group(1)), m.group(1))}]", gen.text)
-        tail = footer(card, cited)
-        text = cut(text, cfg.answer.max_chars - len(tail))
-        return {"answer": text + tail, "mode": "llm", "skill": card.name if card else None, "declined": False,
-                "sources": [h.source_dict() for h in cited][:5], "notes": notes}
+
+    # The model -----------------------------------------------------------------------------------
+    def _model_answer(self, question: str, qvec, hits: list[Hit], card, user_id: str,
+                      notes: list[str]) -> dict[str, Any]:
+        from bot.knowledge import llm
+
+        settings = self.settings
+        if not self.kb.store.take_quota(user_id, "llm", settings.llm.daily_calls_per_user):
+            notes.append("You have used today's model answers, so this answer is extracted from the guides.")
+            return self.extractive(question, qvec, hits, card, notes)
+        skill = card.name if card else None
+
+        def answered(gen: llm.Generation, hits: list[Hit]) -> dict[str, Any]:
+            if gen.not_covered:
+                return {**self._decline(skill, hits, "coverage"), "mode": "llm"}
+            cited = [hits[n - 1] for n in gen.cited] or hits[:1]
+            tail = footer(card, cited)
+            text = cut(llm.renumbered(gen), settings.answer.max_chars - len(tail))
+            return {"answer": text + tail, "mode": "llm", "skill": skill, "declined": False,
+                    "sources": [h.source_dict() for h in cited][:5], "notes": notes, "_shown": []}
+
+        def extractive(inp: dict[str, Any], note: str) -> dict[str, Any]:
+            notes.append(note)
+            return self.extractive(question, qvec, inp["hits"], card, notes)
+
+        chain = llm.answer_chain(self._chat, instructions=card.instructions if card else "",
+                                 max_chars=settings.answer.max_chars - 200, answered=answered, extractive=extractive)
+        return chain.invoke({"question": question, "hits": hits})
+
+    def _model_rewrite(self, question: str, before: str) -> str | None:
+        from bot.knowledge.llm import rewrite_follow_up
+
+        return rewrite_follow_up(self._chat, question, before)
 
     @cached_property
     def _chat(self):
-        from bot.knowledge.llm import ChatModel
+        from bot.knowledge.llm import chat_model
 
-        return ChatModel(self.settings)
+        return chat_model(self.settings)
+
+
+def _digest(sentence: str) -> str:
+    return hashlib.sha1(sentence.encode("utf-8")).hexdigest()[:12]
+
+
+def _without(hits: list[Hit], shown: set[str]) -> list[Hit]:
+    """The hits with the sentences already shown taken out (a hit left with none is dropped)."""
+    out = []
+    for hit in hits:
+        sentences = [s for _, s in split_sentences(hit.text)]
+        kept = [s for s in sentences if _digest(s) not in shown]
+        if len(kept) == len(sentences):
+            out.append(hit)
+        elif kept:
+            out.append(replace(hit, id=f"{hit.id}~{_digest(' '.join(kept))}", text="\n\n".join(kept)))
+    return out
