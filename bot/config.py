@@ -84,7 +84,9 @@ class DeclineWeights(_Section):
 class Decline(_Section):
     weights: DeclineWeights = DeclineWeights()
     threshold: float = Field(0.55, ge=-10, le=10)
+    follow_up_threshold: float = Field(0.5, ge=-10, le=10)
     remit_margin: float = Field(0.03, ge=-1, le=1)
+    follow_up_remit_margin: float = Field(0.2, ge=-1, le=1)
     min_remit_route: float = Field(0.2, ge=-1, le=1)
     clause_words: int = Field(3, ge=1, le=50)
 

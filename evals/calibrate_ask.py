@@ -18,6 +18,11 @@ Each question is probed on its own (Asker.probe: the measures `ask` decides on).
    of a question to decline beneath it.
 3. min_remit_route: among the questions the evidence declines, the similarity to the closest skill's
    examples below which the reason is "outside the remit" (best split of remit vs coverage items).
+4. follow_up_threshold: the same midpoint rule on the follow-up turns of the development conversations
+   (--dev conversations.yaml and evals/questions/calibration/conversations.yaml), asked in order; a
+   follow-up's query blends in the question it refers to, so its scores sit lower. Never above the
+   single-question threshold. follow_up_remit_margin: the remit margin's midpoint rule on the follow-ups
+   that refer back (a line like "so what now?" is near no card on its own).
 With --write the values replace those in config.yaml (comments kept).
 """
 
@@ -36,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import Core  # noqa: E402
 from bot.config import load_settings  # noqa: E402
+from bot.knowledge.decide import Evidence  # noqa: E402
 
 REMIT = ("off_topic", "outside_remit", "injection")
 FEATURES = ("dense", "lexical", "route", "unknown")
@@ -135,21 +141,72 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n3. min_remit_route = {min_route:.3f}: {best[1]} of {len(declined)} evidence declines get the "
           "expected reason (remit below it, coverage above)")
 
+    # 4. The threshold for follow-ups, on conversations asked in order (the weights above).
+    core.settings.decline.weights = type(core.settings.decline.weights)(
+        **{f: float(v) for f, v in zip(FEATURES, w, strict=True)})
+    turns = follow_ups(core, args.dev)
+    gaps_ok = [t["gap"] for t in turns if t["gap"] is not None and t["label"] == "answer"]
+    gaps_off = [t["gap"] for t in turns if t["gap"] is not None and t["label"] == "remit"]
+    follow_margin = max(midpoint_above(gaps_ok, gaps_off), margin) if gaps_ok else margin
+    missed = [t["id"] for t in turns if t["gap"] is not None and t["label"] == "remit" and t["gap"] <= follow_margin]
+    print(f"\n4. follow_up_remit_margin = {follow_margin:.3f} on {len(gaps_ok)} answerable and {len(gaps_off)} "
+          f"outside-remit follow-ups that refer back; outside-remit ones under it: {', '.join(missed) or 'none'}")
+    turns = [t for t in turns if t["score"] is not None]
+    pos = [t["score"] for t in turns if t["label"] == "answer"]
+    neg = [t["score"] for t in turns if t["label"] == "coverage"]
+    pos_sorted = sorted(pos)
+    low_f = pos_sorted[int(args.max_false * len(pos_sorted))] if pos_sorted else threshold
+    below_f = [v for v in neg if v < low_f]
+    follow = (low_f + max(below_f)) / 2 if below_f else low_f - 0.005
+    follow = min(follow, threshold)
+    false_f = [t["id"] for t in turns if t["label"] == "answer" and t["score"] < follow]
+    kept_f = [t["id"] for t in turns if t["label"] == "coverage" and t["score"] >= follow]
+    print(f"   follow_up_threshold = {follow:.3f} on {len(pos)} answerable and {len(neg)} not-covered follow-ups "
+          f"(their evidence has the context blended in): declines {len(false_f)} answerable "
+          f"({', '.join(false_f) or 'none'}); answers {len(kept_f)} not covered ({', '.join(kept_f) or 'none'})")
+
     values = {"dense": w[0], "lexical": w[1], "route": w[2], "unknown": w[3]}
     block = (f"  weights: {{{', '.join(f'{k}: {v:.3f}' for k, v in values.items())}}}\n"
-             f"  threshold: {threshold:.3f}\n")
-    print("\nconfig.yaml decline:\n" + block + f"  remit_margin: {margin:.3f}\n  min_remit_route: {min_route:.3f}")
+             f"  threshold: {threshold:.3f}\n  follow_up_threshold: {follow:.3f}\n  remit_margin: {margin:.3f}\n"
+             f"  follow_up_remit_margin: {follow_margin:.3f}\n  min_remit_route: {min_route:.3f}")
+    print("\nconfig.yaml decline:\n" + block)
     if args.write:
-        write(ROOT / "config.yaml", values, threshold, margin, min_route)
+        write(ROOT / "config.yaml", values, threshold, follow, margin, follow_margin, min_route)
         print("written to config.yaml")
     return 0
 
 
-def write(path: Path, weights: dict, threshold: float, margin: float, min_route: float) -> None:
+def follow_ups(core, dev: Path) -> list[dict]:
+    """Every follow-up turn of the development conversations, with its evidence score and label."""
+    files = [dev / "conversations.yaml", ROOT / "evals" / "questions" / "calibration" / "conversations.yaml"]
+    out = []
+    for f in files:
+        if not f.is_file():
+            continue
+        for c in (yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get("conversations", []):
+            conv = None
+            for n, turn in enumerate(c["turns"], 1):
+                result = core.ask(turn["question"], user_id="calibrate", conversation_id=conv)
+                conv = conv or result["conversation_id"]
+                meta = core.store.turns(conv, 1)[-1]["meta"]
+                if n == 1 or meta.get("kind") == "standalone":
+                    continue
+                label = ("answer" if turn["expected"] == "answer" else
+                         "remit" if turn.get("category") in REMIT else "coverage")
+                score = Evidence(**meta["evidence"]).score(core.settings) if "evidence" in meta else None
+                out.append({"id": f"{c['id']}.{n}", "label": label, "kind": meta.get("kind"), "score": score,
+                            "gap": meta.get("remit_gap")})
+    return out
+
+
+def write(path: Path, weights: dict, threshold: float, follow: float, margin: float, follow_margin: float,
+          min_route: float) -> None:
     """Replace the calibrated values in config.yaml's decline section, keeping its comments in place."""
     text = path.read_text(encoding="utf-8")
     values = {"weights": "{" + ", ".join(f"{k}: {v:.3f}" for k, v in weights.items()) + "}",
-              "threshold": f"{threshold:.3f}", "remit_margin": f"{margin:.3f}", "min_remit_route": f"{min_route:.3f}"}
+              "threshold": f"{threshold:.3f}", "follow_up_threshold": f"{follow:.3f}",
+              "remit_margin": f"{margin:.3f}", "follow_up_remit_margin": f"{follow_margin:.3f}",
+              "min_remit_route": f"{min_route:.3f}"}
     start = text.index("\ndecline:")
     end = text.find("\n\n", start + 1)
     lines = text[start:end].split("\n")

@@ -33,6 +33,9 @@ from bot.textsafe import cut
 
 log = logging.getLogger(__name__)
 
+# Sentences that give a reason: a "why?" may show them again.
+_EXPLAINS = re.compile(r"\b(because|since|due to|reflects?|reflecting|driven by|means|therefore|as a result|"
+                       r"which is why|the reason|otherwise|leads? to|causes?|so that|in order to)\b", re.I)
 _CLAUSE = re.compile(r"(?<=[.!?;])\s+|\s+-\s+|\n+")
 _SLOT_NAMES = {"seniority": "seniority", "specialty": "specialty", "engagement": "engagement type",
                "platform": "platform", "client": "client type", "duration": "contract length", "place": "place"}
@@ -66,13 +69,14 @@ class Asker:
         parts = self.parts(corpus)
         history = kb.store.turns(conversation_id, self.settings.conversations.max_turns) if conversation_id else []
         turn = conversation.interpret(parts.speller.correct(question), history, parts.vocab)
-        if not skill and turn.kind in ("standalone", "context") and decide.outside_remit(self.settings,
-                                                                                        self._remit_gap(turn)):
-            result, answer_meta = self._decline(None, [], "remit"), {}  # whatever came before
+        gap = self._remit_gap(turn) if not skill and turn.kind in ("standalone", "context") else None
+        if gap is not None and decide.outside_remit(self.settings, gap, follow_up=turn.follow_up):
+            result, answer_meta = self._decline(None, [], "remit"), {"remit_gap": gap}  # whatever came before
         else:
             if self.settings.answer.mode == "llm":
                 turn = conversation.with_model(turn, self._model_rewrite)
             result, answer_meta = self._answer(turn, skill, user_id, parts)
+            answer_meta["remit_gap"] = gap
         private = private or bool(result.pop("_private", False)) or any(t["private"] for t in history)
         conversation_id = conversation_id or ("c-" + uuid.uuid4().hex[:12])
         cfg = self.settings.conversations
@@ -112,10 +116,12 @@ class Asker:
         places = self._places(turn, parts)
         name = card.name if card else None
         answer_meta: dict[str, Any] = {"evidence": ev.as_dict()}
-        if not hits or not decide.relevant(settings, ev):
+        if turn.kind == "standalone" and decide.subjectless(turn.standalone):
+            return self._decline(name, [], "remit"), answer_meta  # only numbers: "whats 15% of 2400"
+        if not hits or not decide.relevant(settings, ev, follow_up=turn.follow_up):
             return self._decline(name, hits, decide.irrelevant_reason(settings, ev)), answer_meta
         notes: list[str] = []
-        missing, elsewhere = self._uncovered_place(places, ranked, parts)
+        missing, elsewhere = self._uncovered_place(places, ranked, parts, settings.retrieval.top_k)
         if missing and elsewhere:
             return self._decline(name, hits, "coverage", detail=f"The guides do not cover {missing.title()}"), answer_meta
         if missing:
@@ -145,7 +151,8 @@ class Asker:
         qvec = self._query_vector(turn)
         route = self.kb.router.route(qvec)
         ranked, hits, ev = self._retrieve(turn, qvec, route.skill, parts)
-        missing, elsewhere = self._uncovered_place(self._places(turn, parts), ranked, parts)
+        missing, elsewhere = self._uncovered_place(self._places(turn, parts), ranked, parts,
+                                                      self.settings.retrieval.top_k)
         return {"remit_gap": self._remit_gap(turn), "evidence": ev, "hits": len(hits),
                 "place_not_covered": bool(missing and elsewhere)}
 
@@ -164,11 +171,11 @@ class Asker:
         """Candidates in fused order, the top ones with guides about the place asked for first, and the
         evidence the decline decision weighs."""
         kb, k = self.kb, self.settings.retrieval.top_k
-        ranked = kb.retriever.search(turn.standalone, topics=card.topics if card else None, query_vector=qvec,
+        ranked = kb.retriever.search(turn.search_text, topics=card.topics if card else None, query_vector=qvec,
                                      k=k * 3)
-        hits = self._prefer_places(ranked, self._places(turn, parts), parts.vocab)[:k]
+        hits = self._order(ranked, self._places(turn, parts), turn.changed, parts.vocab)[:k]
         route = route or kb.router.route(qvec)
-        unknown = decide.unknown_share(turn.standalone, kb.retriever.corpus().bm25.postings)
+        unknown = decide.unknown_share(turn.search_text, kb.retriever.corpus().bm25.postings)
         return ranked, hits, decide.evidence(hits, route, unknown)
 
     @staticmethod
@@ -176,21 +183,22 @@ class Asker:
         return [m.value for m in parts.vocab.find(turn.standalone) if m.cls == "place"]
 
     @staticmethod
-    def _prefer_places(hits: list[Hit], places: list[str], vocab: slots.Vocabulary) -> list[Hit]:
-        """Guides about another place than the one asked for go after the others (order kept within)."""
-        if not places:
-            return hits
-
-        def conflicts(hit: Hit) -> bool:
-            about = vocab.guide_places(hit.meta)
-            return about is not None and not any(vocab.related(p, a) for p in places for a in about)
-
-        return sorted(hits, key=conflicts)
+    def _order(hits: list[Hit], places: list[str], changed: dict[str, str], vocab: slots.Vocabulary) -> list[Hit]:
+        """Guides about another place than the one asked for are dropped (when others remain); passages
+        that name a detail the turn changed come first (order kept otherwise)."""
+        if places:
+            kept = [h for h in hits if not _conflicts(vocab.guide_places(h.meta), places, vocab)]
+            hits = kept or hits
+        if changed:
+            wanted = set(changed.items())
+            hits = sorted(hits, key=lambda h: -len(wanted & {(m.cls, m.value) for m in vocab.find(h.text)}))
+        return hits
 
     @staticmethod
-    def _uncovered_place(places: list[str], ranked: list[Hit], parts: Parts) -> tuple[str | None, bool]:
+    def _uncovered_place(places: list[str], ranked: list[Hit], parts: Parts, k: int) -> tuple[str | None, bool]:
         """A place asked for that none of the candidate guides is about and no candidate passage names;
-        and whether the best evidence is about other places (then the question is not covered)."""
+        and whether some of the best `k` candidates are about other places (then the answer depends on
+        the place, and the question is not covered)."""
         vocab = parts.vocab
         abouts = [vocab.guide_places(h.meta) for h in ranked]
         for place in places:
@@ -198,7 +206,7 @@ class Asker:
                 continue
             if any(m.value == place and m.cls == "place" for h in ranked for m in vocab.find(h.text)):
                 continue
-            return place, bool(abouts and abouts[0])
+            return place, any(abouts[:k])
         return None, False
 
     def _previous_sections(self, turn: Turn, qvec: np.ndarray) -> list[Hit]:
@@ -222,8 +230,16 @@ class Asker:
                  parts: Parts) -> tuple[dict[str, Any], list[str]]:
         """The answer without the sentences the previous answer showed (a follow-up adds, it does not
         repeat), and a note for each changed detail the cited passages do not speak to."""
-        shown_before = set(turn.previous.get("shown") or []) if turn.follow_up else set()
-        fresh = _without(hits, shown_before) if shown_before else hits
+        shown = set(turn.previous.get("shown") or []) if turn.follow_up else set()
+        places = self._places(turn, parts)
+
+        def keep(sentence: str) -> bool:
+            if _digest(sentence) in shown and not (turn.kind == "elaborate" and _EXPLAINS.search(sentence)):
+                return False  # a follow-up adds to the answer before; "why?" may give its reasons again
+            named = {m.value for m in parts.vocab.find(sentence) if m.cls == "place"}
+            return not (places and named and _conflicts(named, places, parts.vocab))
+
+        fresh = _without(hits, keep)
         if not fresh:
             notes.append("The guides say no more on this than the answer above.")
             fresh = hits
@@ -338,12 +354,17 @@ def _digest(sentence: str) -> str:
     return hashlib.sha1(sentence.encode("utf-8")).hexdigest()[:12]
 
 
-def _without(hits: list[Hit], shown: set[str]) -> list[Hit]:
-    """The hits with the sentences already shown taken out (a hit left with none is dropped)."""
+def _conflicts(about: set[str] | None, places: list[str], vocab: slots.Vocabulary) -> bool:
+    """Is something about places (a guide, a sentence) about none of the places asked for?"""
+    return bool(about) and not any(vocab.related(p, a) for p in places for a in about)
+
+
+def _without(hits: list[Hit], keep) -> list[Hit]:
+    """The hits with only the sentences `keep` accepts (a hit left with none is dropped)."""
     out = []
     for hit in hits:
         sentences = [s for _, s in split_sentences(hit.text)]
-        kept = [s for s in sentences if _digest(s) not in shown]
+        kept = [s for s in sentences if keep(s)]
         if len(kept) == len(sentences):
             out.append(hit)
         elif kept:

@@ -70,6 +70,14 @@ class Turn:
     by_model: bool = False
 
     @property
+    def search_text(self) -> str:
+        """The words retrieval matches: a `context` turn's own words and those of the question it refers
+        to ("how do I spot it?" after "what is data leakage?"); a model's rewrite stands alone."""
+        if self.kind == "context" and self.context and not self.by_model:
+            return f"{self.standalone} {self.context[0]}"
+        return self.standalone
+
+    @property
     def before(self) -> str:
         """The standalone question of the turn this one follows."""
         return str(self.previous.get("standalone") or self.previous.get("root") or "")

@@ -10,7 +10,8 @@ Two kinds, each said plainly:
   `decline.threshold`, or the question names a place no guide covers while the evidence is specific
   to other places).
 
-The evidence score is a weighted sum of four measures of the question against the index (weights in
+The evidence score (threshold `decline.threshold`, `decline.follow_up_threshold` for a follow-up) is a
+weighted sum of four measures of the question against the index (weights in
 config.yaml, fitted by evals/calibrate_ask.py on a development set): meaning (best cosine of a passage),
 shared words (idf-weighted share of the question's words in the top passage), closeness to a skill's
 example questions, and the share of the question's words that no guide contains.
@@ -43,10 +44,23 @@ class Evidence:
         return {k: round(v, 4) for k, v in asdict(self).items()}
 
 
+# Chat words and contractions say nothing about the subject, so they never count as unknown.
+_CHAT = frozenset(words("btw tbh imo lol pls plz thx ty cheers mate guys folks quick q qq honestly basically "
+                        "literally anyway cool yeah yep nope hmm ah oh wow sure dunno gonna wanna kinda sorta"))
+
+
 def unknown_share(question: str, vocabulary) -> float:
-    """The share of the question's content words that no guide contains."""
-    content = [w for w in words(question) if not is_number(w)]
+    """The share of the question's content words (chat words aside) that no guide contains."""
+    content = [w for w in words(question) if not is_number(w) and w not in _CHAT and "'" not in w]
     return sum(1 for w in content if w not in vocabulary) / len(content) if content else 0.0
+
+
+_ARITHMETIC = frozenset(words("times plus minus divided multiplied percent per cent squared sum total equals"))
+
+
+def subjectless(question: str) -> bool:
+    """A question of numbers and arithmetic only ("whats 12 x 9", "17 times 23?") has no subject."""
+    return all(is_number(w) or len(w) == 1 or w in _ARITHMETIC for w in words(question))
 
 
 def evidence(hits: list[Hit], route: Route, unknown: float) -> Evidence:
@@ -54,14 +68,19 @@ def evidence(hits: list[Hit], route: Route, unknown: float) -> Evidence:
                     route=route.score, unknown=unknown)
 
 
-def outside_remit(settings: Settings, gap: float) -> bool:
+def outside_remit(settings: Settings, gap: float, *, follow_up: bool = False) -> bool:
     """Does a card of questions to decline beat the question's evidence of being in the remit by more
-    than the margin?"""
-    return gap > settings.decline.remit_margin
+    than the margin? A follow-up that refers back ("so what now?") is near nothing on its own, so its
+    margin is wider; an off-topic line in a thread ("and who won the election?") still clears it."""
+    cfg = settings.decline
+    return gap > (cfg.follow_up_remit_margin if follow_up else cfg.remit_margin)
 
 
-def relevant(settings: Settings, ev: Evidence) -> bool:
-    return ev.score(settings) >= settings.decline.threshold
+def relevant(settings: Settings, ev: Evidence, *, follow_up: bool = False) -> bool:
+    """A follow-up has its own threshold: its query blends in the question it refers to, which lowers
+    the best cosine of even a well covered follow-up."""
+    cfg = settings.decline
+    return ev.score(settings) >= (cfg.follow_up_threshold if follow_up else cfg.threshold)
 
 
 def irrelevant_reason(settings: Settings, ev: Evidence) -> str:
