@@ -1,7 +1,9 @@
 """The core: one object built from Settings, driven by every front (CLI, console, Discord).
 
 This is the one place where clients and stores are made. Components are created lazily, so a
-command only pays for what it uses (`/help` needs no index; `rate calc` loads no model).
+command only pays for what it uses (`/help` needs no index; `rate calc` loads no model), and once
+each however many threads ask at the same time (`bot.lazy`). Fronts call these methods only, never
+the components themselves.
 Methods take plain values and return JSON-ready dicts; they raise `UserError` kinds for bad input.
 Nothing here imports `discord`.
 """
@@ -12,12 +14,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.errors import InputError, NotFound, UserError
+from bot.errors import InputError, LimitExceeded, NotFound, UserError
+from bot.lazy import lazy
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -33,38 +35,44 @@ class Core:
         self._lock = threading.RLock()
 
     # Components ------------------------------------------------------------------------
-    @cached_property
+    @lazy
     def store(self) -> Store:
         return Store(self.settings.data_dir / "state.sqlite3")
 
-    @cached_property
+    @lazy
     def skills(self):
         from bot.skills import load_skills
 
         return load_skills(self.settings.skills_dir)
 
-    @cached_property
+    @lazy
     def knowledge(self):
         from bot.knowledge.service import KnowledgeBase
 
         return KnowledgeBase(self.settings, self.store, self.skills)
 
-    @cached_property
+    @lazy
     def ratebook(self):
         from bot.rates.cards import RateBook
 
         return RateBook.load(self.settings.rate_cards_dir, self.settings)
 
-    @cached_property
+    @lazy
     def scoper(self):
         from bot.scoping.worker import ScopeRunner
 
         return ScopeRunner(self.settings, one_shot=self.one_shot)
 
     def warm(self) -> None:
-        """Load the embedding model and open the index once (long-running fronts call this at start)."""
+        """Load the embedding model, open the index and read the rate cards (long-running fronts call
+        this at start)."""
         with self._lock:
             self.knowledge.warm()
+        self.ratebook  # noqa: B018 - rate cards for /rate and its region autocomplete
+
+    def warm_scoper(self) -> None:
+        """Start the scope worker's forkserver now (it imports the heavy libraries once)."""
+        self.scoper.warm()
 
     def close(self) -> None:
         if "scoper" in self.__dict__:
@@ -89,8 +97,42 @@ class Core:
     def kb_reindex(self, progress: Progress | None = None) -> dict[str, Any]:
         return self.knowledge.reindex(progress=progress)
 
+    def kb_add(self, filename: str, data: bytes, *, progress: Progress | None = None) -> dict[str, Any]:
+        """Add an uploaded guide: checked (format, size), stored in the data dir's `guides` folder, ingested."""
+        cfg = self.settings.ingest
+        name = Path(filename).name
+        suffix = Path(name).suffix.lower()
+        if not name or suffix not in {e.lower() for e in cfg.extensions}:
+            raise InputError(f"{name[:60] or 'the file'} is not a guide format I can read.",
+                             hint=f"Use one of {', '.join(cfg.extensions)}.")
+        if len(data) > cfg.max_file_mb * 1024 * 1024:
+            raise LimitExceeded(f"the file is over the {cfg.max_file_mb:g} MB limit.")
+        path = self.settings.data_dir / "guides" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_suffix(path.suffix + ".part")
+        part.write_bytes(data)
+        part.replace(path)
+        return self.ingest([path], progress=progress)
+
     def feedback(self, answer_id: str, user_id: str, vote: str) -> bool:
         return self.store.add_feedback(answer_id, str(user_id), vote)
+
+    def feedback_summary(self) -> dict[str, Any]:
+        from bot.knowledge import evaluate
+
+        return evaluate.feedback_summary(self.store)
+
+    # Per-user limits (shared by every process through the store) -------------------------
+    def cooldown(self, user_id: str, command: str, seconds: float) -> float:
+        """Start a cooldown; the seconds left when one is already running (0 when the command may run)."""
+        return self.store.cooldown(str(user_id), command, seconds)
+
+    def acquire_slot(self, user_id: str, kind: str, lease: float) -> str | None:
+        """One job of a kind per user at a time: a token, or None when the user already has one running."""
+        return self.store.acquire_slot(str(user_id), kind, lease)
+
+    def release_slot(self, user_id: str, kind: str, token: str) -> None:
+        self.store.release_slot(str(user_id), kind, token)
 
     # Scope -------------------------------------------------------------------------------
     def scope(self, *, path: Path | None = None, data: bytes | None = None, filename: str | None = None,
@@ -131,12 +173,18 @@ class Core:
     def latest_scope(self, user_id: str) -> tuple[str, dict[str, Any]] | None:
         return self.store.latest_scope(str(user_id))
 
+    def list_scopes(self, user_id: str, limit: int = 10) -> list[dict[str, Any]]:
+        return self.store.list_scopes(str(user_id), limit)
+
     # Rates and quotes --------------------------------------------------------------------
     def rate(self, *, region: str | None = None, seniority: str | None = None, specialty: str | None = None,
              engagement: str | None = None) -> dict[str, Any]:
         from bot.rates.advice import advise
 
         return advise(self.ratebook, region=region, seniority=seniority, specialty=specialty, engagement=engagement)
+
+    def known_regions(self) -> list[str]:
+        return self.ratebook.known_regions()
 
     def rate_calc(self, **kwargs: Any) -> dict[str, Any]:
         from bot.rates.calc import rate_calc
@@ -187,8 +235,4 @@ class Core:
         return self.store.forget(str(user_id))
 
 
-def build_core(settings: Settings) -> Core:
-    return Core(settings)
-
-
-__all__ = ["Core", "build_core", "UserError"]
+__all__ = ["Core", "UserError"]

@@ -52,9 +52,11 @@ def _common(json_flag: bool = True) -> argparse.ArgumentParser:
 def _number(low: float, high: float | None, what: str):
     """An argparse type for a number in (low, high) with a message saying what is allowed."""
     def parse(v: str) -> float:
+        from bot.terminal import read_number
+
         try:
-            x = float(v)
-        except ValueError:
+            x = read_number(v, "the value")
+        except InputError:
             raise argparse.ArgumentTypeError(f"'{v}' is not a number") from None
         if not (x > low if high is None else low <= x < high):
             raise argparse.ArgumentTypeError(f"'{v}' must be {what}")
@@ -181,7 +183,9 @@ def emit(args: argparse.Namespace, result: Any, text: str | None) -> None:
     if args.json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False, default=str) + "\n")
     elif text is not None:
-        sys.stdout.write(text.rstrip() + "\n")
+        from bot.terminal import printable
+
+        sys.stdout.write(printable(text.rstrip()) + "\n")
 
 
 def _stderr_progress(args: argparse.Namespace):
@@ -225,12 +229,9 @@ def cmd_scope(args, core) -> int:
                         rate=args.rate, unit=args.unit, currency=args.currency, user_id=args.user,
                         progress=_stderr_progress(args), cv=args.cv, chart=bool(args.plot))
     if args.plot and result.get("chart_png"):
-        try:
-            args.plot.parent.mkdir(parents=True, exist_ok=True)
-            args.plot.write_bytes(result["chart_png"])
-        except OSError as exc:
-            raise InputError(f"could not write the chart to {args.plot} ({exc.strerror or 'error'}); the scope is "
-                             f"saved as {result['scope_id']}.", hint="Pick a --plot path in a folder you can write to.") from None
+        from bot.terminal import write_chart
+
+        write_chart(args.plot, result["chart_png"], result["scope_id"], option="--plot")
     report = result["report"]
     text = scope_markdown(report) + f"\n\nScope id: {result['scope_id']} (use it with `mlbot quote --scope`)."
     emit(args, report, text)
@@ -326,7 +327,7 @@ def cmd_eval(args, core) -> int:
     from bot.knowledge import evaluate
 
     if args.eval_command == "feedback":
-        result = evaluate.feedback_summary(core.store)
+        result = core.feedback_summary()
         emit(args, result, evaluate.feedback_table(result))
         return 0
     questions = args.questions or Path(__file__).resolve().parent.parent / "evals" / "questions"

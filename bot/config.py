@@ -1,27 +1,45 @@
-"""One typed Settings object from config.yaml plus the environment.
+"""One typed Settings object from config.yaml plus the environment, built with pydantic-settings.
 
 Built once in an entry point (`load_settings`) and passed down. Nothing here runs at import.
 Secrets come only from the environment (or a `.env` file) and are held as `SecretStr`.
+
+Where a value comes from, highest first:
+1. `load_settings(data_dir=..., overrides=...)` (the `--data-dir` flag, tests);
+2. the environment: `MLBOT_<SECTION>__<KEY>`, `MLBOT_DATA_DIR`, `OPENAI_BASE_URL`, the secrets;
+3. `.env` files, the same names: the one beside the config file wins over the one in the working
+   directory (a fixed order, whatever the process);
+4. the config file (config.yaml);
+5. the defaults below.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+from pydantic_settings.sources.utils import parse_env_vars
 
 from bot.errors import ConfigError
+from bot.yamlfile import config_error, read_mapping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SECRET_ENV = ("DISCORD_TOKEN", "OPENAI_API_KEY")
 _SECRET_KEY = re.compile(r"(^|_)(token|api_?key|secret|password|passwd)$", re.I)
 _SECRET_VALUE = re.compile(r"^(sk-[A-Za-z0-9_-]{16,}|[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,})$")
-_ENV_PREFIX = "MLBOT_"
-_ENV_NOT_OVERRIDES = {"MLBOT_CONFIG", "MLBOT_DATA_DIR"}
+ENV_PREFIX = "MLBOT_"
+_ENV_NOT_SETTINGS = ("MLBOT_CONFIG", "MLBOT_DATA_DIR")  # read by load_settings itself
 
 
 class _Section(BaseModel):
@@ -177,8 +195,17 @@ class Discord(_Section):
     core_threads: int = Field(2, ge=1, le=32)
 
 
-class Settings(_Section):
-    """Every setting of the bot. `config_dir` anchors relative paths; secrets are masked in repr."""
+class Settings(BaseSettings):
+    """Every setting of the bot. `config_dir` anchors relative paths; secrets are masked in repr.
+
+    `Settings(...)` is built from its arguments and the defaults only; `load_settings()` adds the
+    environment, the `.env` files and the config file.
+    """
+
+    model_config = SettingsConfigDict(
+        extra="forbid", validate_assignment=True, env_prefix=ENV_PREFIX, env_nested_delimiter="__",
+        env_parse_none_str="null", dotenv_filtering="only_existing",
+    )
 
     paths: Paths = Paths()
     logging: Logging = Logging()
@@ -196,14 +223,23 @@ class Settings(_Section):
     quote: Quote = Quote()
     discord: Discord = Discord()
 
-    config_file: Path | None = Field(None, exclude=True)
-    discord_token: SecretStr | None = Field(None, exclude=True)
-    openai_api_key: SecretStr | None = Field(None, exclude=True)
+    discord_token: SecretStr | None = Field(None, validation_alias="DISCORD_TOKEN", exclude=True)
+    openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY", exclude=True)
+    _config_file: Path | None = PrivateAttr(None)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   **_: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)  # load_settings() names the files and the environment to read
 
     # Resolved paths (absolute) --------------------------------------------------------
     @property
+    def config_file(self) -> Path | None:
+        return self._config_file
+
+    @property
     def config_dir(self) -> Path:
-        return self.config_file.parent if self.config_file else Path.cwd()
+        return self._config_file.parent if self._config_file else Path.cwd()
 
     def resolve(self, p: Path) -> Path:
         p = Path(os.path.expanduser(str(p)))
@@ -237,7 +273,7 @@ class Settings(_Section):
 # Loading ----------------------------------------------------------------------------
 
 
-def default_config_path(env: dict[str, str] | None = None) -> Path | None:
+def default_config_path(env: Mapping[str, str] | None = None) -> Path | None:
     env = os.environ if env is None else env
     if env.get("MLBOT_CONFIG"):
         return Path(env["MLBOT_CONFIG"])
@@ -247,65 +283,107 @@ def default_config_path(env: dict[str, str] | None = None) -> Path | None:
     return None
 
 
+def dotenv_files(config: Path | None) -> list[Path]:
+    """The `.env` files read, lowest priority first: the working directory's, then the config folder's."""
+    files = [Path.cwd() / ".env"]
+    if config is not None:
+        files.append(config.parent / ".env")
+    return list(dict.fromkeys(f.resolve() for f in files))
+
+
 def load_settings(
     config: str | Path | None = None,
     *,
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
     data_dir: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> Settings:
-    """Read config.yaml, apply MLBOT_* / OPENAI_BASE_URL overrides, validate, attach secrets.
+    """Read config.yaml, the `.env` files and the environment (`env`, default os.environ); validate.
 
     `data_dir` (from --data-dir) wins over MLBOT_DATA_DIR, which wins over the file; relative
     values from the command line or environment resolve against the working directory.
+    `overrides` are dotted keys ("ingest.batch_size") that win over everything but `data_dir`.
     Raises ConfigError naming the file, line or key and what is allowed.
     """
-    env = dict(os.environ if env is None else env)
+    env = os.environ if env is None else env
     path = Path(config) if config else default_config_path(env)
-    raw: dict[str, Any] = {}
     if path is not None:
         path = path.expanduser().resolve()
-        raw = _read_yaml(path)
-        _load_dotenv(path.parent / ".env", env)
-    _refuse_secrets(raw, path)
-    for key, value in _env_overrides(env):
-        _set_path(raw, key, value)
-    if env.get("OPENAI_BASE_URL"):
-        _set_path(raw, ("llm", "base_url"), env["OPENAI_BASE_URL"])
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist.", hint="Pass --config PATH or set MLBOT_CONFIG.")
+    given: dict[str, Any] = {}
     for dotted, value in (overrides or {}).items():
-        _set_path(raw, tuple(dotted.split(".")), value)
-    cli_data_dir = data_dir or env.get("MLBOT_DATA_DIR")
-    if cli_data_dir:
-        _set_path(raw, ("paths", "data_dir"), str(Path(cli_data_dir).expanduser().resolve()))
+        _set_path(given, tuple(dotted.split(".")), value)
+    if data_dir:
+        _set_path(given, ("paths", "data_dir"), str(Path(data_dir).expanduser().resolve()))
+    sources: list[PydanticBaseSettingsSource] = [
+        InitSettingsSource(Settings, given),
+        _Environment(Settings, env),
+        _DotEnv(Settings, env_file=dotenv_files(path)),
+    ]
+    if path is not None:
+        sources.append(_ConfigFile(Settings, path))
     try:
-        settings = Settings.model_validate(raw)
+        settings = Settings(_build_sources=(tuple(sources), {}))
     except ValidationError as exc:
-        raise ConfigError(_format_validation(exc, path)) from None
-    settings.config_file = path
-    for name in SECRET_ENV:
-        if env.get(name):
-            setattr(settings, name.lower(), SecretStr(env[name]))
+        raise config_error(exc, str(path) if path else "settings", Settings) from None
+    settings._config_file = path
     return settings
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ConfigError(f"config file {path} does not exist.", hint="Pass --config PATH or set MLBOT_CONFIG.")
-    from bot.yamlfile import read_mapping
+class _Names:
+    """What the two environment sources add to pydantic-settings' own: MLBOT_DATA_DIR and
+    OPENAI_BASE_URL, and a clear error for an MLBOT_ name that is not a setting."""
 
-    return read_mapping(path, "config file", "sections (paths, llm, scope, ...)")
+    env_vars: Mapping[str, str | None]
+
+    def __call__(self) -> dict[str, Any]:
+        _check_names(self.env_vars)
+        data = super().__call__()  # type: ignore[misc]
+        if self.env_vars.get("openai_base_url"):
+            _set_path(data, ("llm", "base_url"), self.env_vars["openai_base_url"])
+        if self.env_vars.get("mlbot_data_dir"):
+            _set_path(data, ("paths", "data_dir"), str(Path(self.env_vars["mlbot_data_dir"]).expanduser().resolve()))
+        return data
 
 
-def _load_dotenv(path: Path, env: dict[str, str]) -> None:
-    """Fill secrets and MLBOT_* from a .env beside the config; the real environment wins."""
-    for candidate in {path, Path.cwd() / ".env"}:
-        if not candidate.is_file():
+class _Environment(_Names, EnvSettingsSource):
+    """The process environment, or the mapping given to load_settings (tests)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]):
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return parse_env_vars(self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+class _DotEnv(_Names, DotEnvSettingsSource):
+    """`.env` files (later files win), read like the environment."""
+
+
+class _ConfigFile(YamlConfigSettingsSource):
+    """config.yaml: errors name the file and line; a secret in it is refused."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        data = read_mapping(Path(file_path), "config file", "sections (paths, llm, scope, ...)")
+        _refuse_secrets(data, Path(file_path))
+        return data
+
+
+def _check_names(env_vars: Mapping[str, str | None]) -> None:
+    prefix = ENV_PREFIX.lower()
+    sections = [k for k, f in Settings.model_fields.items() if not f.exclude]
+    for name in sorted(env_vars):
+        if not name.startswith(prefix) or name.upper() in _ENV_NOT_SETTINGS:
             continue
-        from dotenv import dotenv_values
-
-        for key, value in dotenv_values(candidate).items():
-            if value is not None and key not in env:
-                env[key] = value
+        parts = name[len(prefix):].split("__")
+        if len(parts) < 2 or not all(parts):
+            raise ConfigError(f"environment variable {name.upper()} is not a setting: use MLBOT_<SECTION>__<KEY>, "
+                              "e.g. MLBOT_ANSWER__MODE=llm.")
+        if parts[0] not in sections:
+            raise ConfigError(f"environment variable {name.upper()} is not a setting: unknown section "
+                              f"'{parts[0]}' (sections: {', '.join(sections)}).")
 
 
 def _refuse_secrets(raw: Any, path: Path | None, prefix: str = "") -> None:
@@ -321,22 +399,6 @@ def _refuse_secrets(raw: Any, path: Path | None, prefix: str = "") -> None:
             _refuse_secrets(value, path, dotted + ".")
 
 
-def _env_overrides(env: dict[str, str]):
-    for name, value in sorted(env.items()):
-        if not name.startswith(_ENV_PREFIX) or name in _ENV_NOT_OVERRIDES:
-            continue
-        parts = tuple(p.lower() for p in name[len(_ENV_PREFIX) :].split("__") if p)
-        if len(parts) < 2:
-            raise ConfigError(
-                f"environment variable {name} is not a setting: use MLBOT_<SECTION>__<KEY>, e.g. MLBOT_ANSWER__MODE=llm."
-            )
-        try:
-            parsed = yaml.safe_load(value) if value.strip() else None
-        except yaml.YAMLError:
-            parsed = value
-        yield parts, parsed
-
-
 def _set_path(raw: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
     node = raw
     for key in keys[:-1]:
@@ -346,30 +408,3 @@ def _set_path(raw: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
             node[key] = nxt
         node = nxt
     node[keys[-1]] = value
-
-
-def _format_validation(exc: ValidationError, path: Path | None) -> str:
-    where = str(path) if path else "settings"
-    lines = []
-    for err in exc.errors()[:5]:
-        key = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            section = ".".join(str(p) for p in err["loc"][:-1])
-            allowed = _allowed_keys(err["loc"][:-1])
-            lines.append(f"unknown key '{key}'" + (f" (allowed in {section or 'the top level'}: {allowed})" if allowed else ""))
-        else:
-            got = err.get("input")
-            shown = repr(got) if not isinstance(got, dict) else "a mapping"
-            lines.append(f"'{key}': {err['msg']} (got {shown[:60]})")
-    more = f" (and {len(exc.errors()) - 5} more)" if len(exc.errors()) > 5 else ""
-    return f"{where}: " + "; ".join(lines) + more
-
-
-def _allowed_keys(loc: tuple) -> str:
-    model: type[BaseModel] = Settings
-    for part in loc:
-        field = model.model_fields.get(str(part))
-        if field is None or not isinstance(field.annotation, type) or not issubclass(field.annotation, BaseModel):
-            return ""
-        model = field.annotation
-    return ", ".join(k for k, f in model.model_fields.items() if not f.exclude)

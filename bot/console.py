@@ -19,6 +19,7 @@ from bot.errors import InputError, UsageError, UserError
 from bot.logs import new_error_id
 from bot.render import answer_text, help_text, ingest_text, kb_list_text
 from bot.scoping.render import leader_text
+from bot.terminal import printable, read_number, write_chart
 
 PROMPT = "mlbot> "
 
@@ -99,14 +100,11 @@ class Console:
         )
         text = scope_markdown(result["report"]) + f"\n\nScope id: {result['scope_id']} (use it with /quote)."
         if opts.get("plot") and result.get("chart_png"):
-            chart = Path(opts["plot"]).expanduser()
             try:
-                chart.parent.mkdir(parents=True, exist_ok=True)
-                chart.write_bytes(result["chart_png"])
+                chart = write_chart(Path(opts["plot"]), result["chart_png"], result["scope_id"], option="plot=")
                 text += f"\nChart written to {chart}."
-            except OSError as exc:
-                text += (f"\nThe chart could not be written to {chart} ({exc.strerror or 'error'}); "
-                         "give plot= a path in a folder you can write to.")
+            except InputError as exc:  # the report is still worth showing
+                text += f"\nNote: {exc}"
         return result["report"], text
 
     def _progress(self, stage: str, info: dict[str, Any]) -> None:
@@ -175,7 +173,7 @@ class Console:
         raise UsageError("use /kb list, /kb add PATH, /kb remove SOURCE or /kb reindex.")
 
     def _say(self, text: str) -> None:
-        self.out.write(text.rstrip() + "\n")
+        self.out.write(printable(text.rstrip()) + "\n")
         self.out.flush()
 
 
@@ -202,10 +200,7 @@ def _parse(rest: str, keys: set[str], *, positional: bool = True) -> tuple[list[
 def _num(opts: dict[str, str], key: str) -> float | None:
     if key not in opts or opts[key] == "":
         return None
-    try:
-        return float(opts[key].replace(",", "").replace("_", ""))
-    except ValueError:
-        raise InputError(f"{key} must be a number (got '{opts[key][:20]}').") from None
+    return read_number(opts[key], key)
 
 
 def run_console(core: Core, *, user_id: str = "console", stdin: TextIO | None = None,

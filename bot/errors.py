@@ -50,6 +50,12 @@ class LimitExceeded(InputError):
     code = "limit"
 
 
+class TargetNeeded(InputError):
+    """A scope could not tell which column to predict: the user must name one."""
+
+    code = "target_needed"
+
+
 class KnowledgeIndexError(UserError):
     """The knowledge index is missing, built with another model, or unreachable."""
 
@@ -58,15 +64,6 @@ class KnowledgeIndexError(UserError):
 
 class Busy(UserError):
     code = "busy"
-
-
-class QuotaExceeded(UserError):
-    code = "quota"
-
-
-class NotBuilt(UserError):
-    code = "not_built"
-    exit_code = 3
 
 
 class Forbidden(UserError):

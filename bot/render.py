@@ -6,9 +6,10 @@ holds the knowledge-base ones and the help text shared by the console and Discor
 
 from __future__ import annotations
 
+from pathlib import PurePath, PureWindowsPath
 from typing import Any
 
-from bot.textsafe import cut, display_cell
+from bot.textsafe import display_cell, link_text, plain_url
 
 HELP_COMMANDS = [
     ("/ask question", "a cited answer from the guides on rates, IP and contracts, ML methodology, scoping"),
@@ -23,6 +24,8 @@ HELP_COMMANDS = [
     ("/kb list | /kb add | /kb remove | /kb reindex", "knowledge base (changes: bot owners only)"),
     ("/help", "this list"),
 ]
+
+DROPPED_SHOWN = 20  # dropped sentences listed in an ingest report
 
 WHAT_I_DO = ("I answer questions on freelance ML rates, IP and contracts, ML methodology and project scoping "
              "from a set of sourced guides, scope a CSV before you quote, and give private rate advice.")
@@ -39,12 +42,24 @@ def help_text(prefix: str = "/") -> str:
 
 
 def sources_lines(sources: list[dict[str, Any]], limit: int = 5) -> list[str]:
+    """"[n] Title > Section (path) <url>": display-safe text (no markup, no masked link), the guide's path
+    relative to the knowledge base (never a server path), and its URL only when it is one plain address."""
     lines = []
     for i, s in enumerate(sources[:limit], 1):
-        where = s.get("section") or s.get("title") or ""
-        link = f" <{s['url']}>" if s.get("url") else ""
-        lines.append(f"[{i}] {cut(where, 150)} ({s.get('source', '')}){link}")
+        where = display_cell(link_text(str(s.get("section") or s.get("title") or "")), 150)
+        url = plain_url(s.get("url"))
+        link = f" <{url}>" if url else ""
+        lines.append(f"[{i}] {where} ({shown_path(s)}){link}")
     return lines
+
+
+def shown_path(source: dict[str, Any]) -> str:
+    """A guide's path as answers show it: the index's source key when it is relative to the config
+    folder (knowledge/rates/uk.md), else only the file name: never a server path."""
+    path = str(source.get("source") or "")
+    if PurePath(path).is_absolute() or PureWindowsPath(path).is_absolute() or path.startswith(".."):
+        path = PurePath(path.replace("\\", "/")).name
+    return display_cell(path, 120)
 
 
 def answer_text(result: dict[str, Any], *, show_conversation: bool = False) -> str:
@@ -71,6 +86,14 @@ def ingest_text(result: dict[str, Any]) -> str:
         lines.append(f"Ignored {result['ignored']} file(s) of other types (e.g. rate-card YAML).")
     for item in result.get("failed", []):
         lines.append(f"Not ingested: {item['path']}: {item['reason']}")
+    dropped = result.get("dropped", [])
+    if dropped:
+        lines.append(f"Not quoted ({len(dropped)} sentence(s) that are not advice, left out of the index):")
+    for item in dropped[:DROPPED_SHOWN]:
+        lines.append(f"- {display_cell(item['path'], 80)} › {display_cell(item['section'], 80)}: "
+                     f"“{display_cell(item['text'], 160)}” ({item['reason']})")
+    if len(dropped) > DROPPED_SHOWN:
+        lines.append(f"- and {len(dropped) - DROPPED_SHOWN} more (see --json for all).")
     return "\n".join(lines)
 
 

@@ -6,7 +6,8 @@ neutralise mentions (``@`` becomes the full-width ``＠``, so no mention can eve
 fences and masked links, and mark a leading formula or heading character with a quote. Raw values
 stay inside computations.
 
-Discord rendering adds `escape_markdown` (emphasis, spoilers) on top.
+`no_masked_links` is the last step of every front's rendering (Discord, CLI, console): no message the
+bot sends carries a clickable `[text](url)`, whatever a guide, a model or a user wrote.
 """
 
 from __future__ import annotations
@@ -19,28 +20,51 @@ ELLIPSIS = "…"
 _FORMULA_START = ("=", "+", "-", "@", "＠", "|", "%")
 _BLOCK_START = ("#", ">", "*")
 _NUMBER = re.compile(r"^[+-]?(\d[\d,_ ]*)?(\.\d+)?([eE][+-]?\d+)?%?$")
-_MD_SPECIAL = re.compile(r"([\\*_~|`>#\[\]()-])")
+_INVISIBLE = ("Cc", "Cf", "Cs", "Co", "Cn")  # control, format (bidi, zero-width, BOM), surrogate, private, unassigned
+_LINE_BREAKS = re.compile(r"[\t\r\n\u2028\u2029]")
+# "](" with nothing, or only invisible characters, between: the joint of a masked link [text](url).
+_LINK_JOINT = re.compile(r"\][\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]*\(")
+_LINK_MARKUP = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
+_PLAIN_URL = re.compile(r"^https?://[^\s<>()\[\]\"'`|\\]+$", re.I)
+
+
+def drop_invisible(text: str, keep: str = "\n\t") -> str:
+    """Remove control, format (bidi, zero-width, BOM), surrogate, private-use and unassigned characters,
+    except those in `keep`."""
+    return "".join(ch for ch in text if ch in keep or unicodedata.category(ch) not in _INVISIBLE)
 
 
 def strip_invisible(text: str) -> str:
-    """Drop control, format (bidi, zero-width, BOM) and separator characters; collapse whitespace."""
+    """Drop invisible characters, line breaks become spaces, whitespace collapses, combining marks are
+    capped at two per letter (a zalgo flood)."""
+    text = _LINE_BREAKS.sub(" ", drop_invisible(text, keep="\t\r\n"))
     out = []
     marks = 0
     for ch in text:
-        cat = unicodedata.category(ch)
-        if ch in "\t\r\n" or cat in ("Zl", "Zp"):
-            out.append(" ")
-            marks = 0
-        elif cat in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            continue
-        elif cat in ("Mn", "Me"):
+        if unicodedata.category(ch) in ("Mn", "Me"):
             marks += 1
-            if marks <= 2:  # a zalgo flood of combining marks is cut to two per letter
-                out.append(ch)
+            if marks > 2:
+                continue
         else:
-            out.append(ch)
             marks = 0
+        out.append(ch)
     return re.sub(r"\s{2,}", " ", "".join(out)).strip()
+
+
+def no_masked_links(text: str) -> str:
+    """Break every masked link ([text](url) renders as a clickable "text"): the final filter of every front."""
+    return _LINK_JOINT.sub("] (", text)
+
+
+def link_text(text: str) -> str:
+    """Markdown links reduced to their text ("[Rates](https://x)" -> "Rates"), for titles and headings."""
+    return _LINK_MARKUP.sub(r"\1", text)
+
+
+def plain_url(url: object) -> str | None:
+    """The URL when it is one plain http(s) address (shown as <url>), else None."""
+    text = str(url or "").strip()
+    return text if _PLAIN_URL.match(text) and len(text) <= 500 else None
 
 
 def neutralise(text: str) -> str:
@@ -48,13 +72,15 @@ def neutralise(text: str) -> str:
     text = text.replace("@", "＠")  # full-width: never parsed as @everyone, <@id> or <@&id>
     text = text.replace("<#", "<＃")
     text = text.replace("`", "ˋ")  # no code-span or fence breakout
-    text = text.replace("](", "] (")  # no masked link [text](url)
+    text = no_masked_links(text)
     text = text.replace("||", "| |")  # no spoiler
     text = re.sub(r"(?i)\b(https?)://", r"\1[:]//", text)  # no clickable or embedded link
     return text
 
 
-def cut(text: str, limit: int) -> str:
+def cut(text: str | None, limit: int) -> str:
+    """Cut text to `limit` characters, with an ellipsis when something was cut."""
+    text = text or ""
     return text if len(text) <= limit else text[: max(1, limit - 1)].rstrip() + ELLIPSIS
 
 
@@ -85,11 +111,6 @@ def visible_repr(name: str) -> str:
     return cut(neutralise(shown), 80)
 
 
-def escape_markdown(text: str) -> str:
-    """Backslash-escape Discord markdown (for text placed outside code spans)."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
 def code_span(text: str) -> str:
     """Put already display-safe text in an inline code span (backticks were replaced upstream)."""
     return "`" + text.replace("`", "ˋ") + "`"
@@ -104,8 +125,5 @@ def spreadsheet_safe(value: str) -> str:
 
 def safe_user_text(text: str, limit: int = 2000) -> str:
     """User-supplied prose (questions, guide text) echoed back: inert mentions, no invisible chars."""
-    cleaned = "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
-    )
-    cleaned = cleaned.replace("@", "＠").replace("<#", "<＃")
+    cleaned = drop_invisible(text).replace("@", "＠").replace("<#", "<＃")
     return cut(cleaned, limit)

@@ -1,6 +1,6 @@
 """Run the speed and memory benchmarks one after another and print their tables.
 
-    python evals/run_benchmarks.py [ask scope discord peers]   (default: ask scope discord)
+    python evals/run_benchmarks.py [ask scope discord loaders peers]   (default: ask scope discord loaders)
 
 `peers` (mlbot scope against dabl, lazypredict and FLAML in their own virtual environments) takes
 one to two hours, so it runs only when named (`make bench-peers`).
@@ -18,12 +18,13 @@ BENCHES = {
     "ask": ["bench_ask.py"],
     "scope": ["bench_scope.py"],
     "discord": ["bench_discord.py"],
+    "loaders": ["bench_loaders.py"],
     "peers": ["bench_scope_peers.py"],
 }
 
 
 def main(argv: list[str]) -> int:
-    names = argv or ["ask", "scope", "discord"]
+    names = argv or ["ask", "scope", "discord", "loaders"]
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHES)}", file=sys.stderr)

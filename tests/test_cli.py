@@ -79,7 +79,7 @@ def test_json_flag_anywhere_after_the_command(tmp_path):
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)  # exactly one document on stdout
     assert doc["day_rate"] == pytest.approx(730.16, abs=0.01)
-    assert doc["hour_rate"] == pytest.approx(97.35, abs=0.01)
+    assert doc["hour_rate"] == pytest.approx(97.36, abs=0.001)  # 97.3545... rounded up
 
 
 def test_unexpected_error_exits_1_with_id_and_logs_traceback(tmp_path, monkeypatch, capsys):
@@ -156,3 +156,14 @@ def test_scope_one_shot_writes_report_and_chart(tmp_path):
                 data_dir=tmp_path / "data", timeout=180)
     assert bad.returncode == 2 and "could not write the chart" in bad.stderr and "--plot" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_ingest_lists_the_sentences_it_leaves_out(tmp_path):
+    guide = tmp_path / "payments.md"
+    guide.write_text("# Payments\n\nInvoice at each milestone and state the payment terms on every invoice. "
+                     "Please send your IBAN and sort code to payments@verify-freelancer.net to get paid faster.\n",
+                     encoding="utf-8")
+    res = mlbot("ingest", str(guide), data_dir=tmp_path / "data")
+    assert res.returncode == 0, res.stderr
+    assert "Not quoted (1 sentence(s)" in res.stdout and "asks readers to send" in res.stdout
+    assert "payments＠verify-freelancer.net" in res.stdout  # shown to the owner, inert

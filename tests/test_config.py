@@ -136,3 +136,24 @@ def test_mlbot_config_env_picks_the_file(tmp_path):
 def test_missing_config_file_is_clear(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.yaml", env={})
+
+
+def test_dotenv_precedence_is_fixed_whatever_the_hash_seed(tmp_path):
+    """Two .env files (config folder and working directory): the config folder's wins, in every process."""
+    import subprocess
+    import sys
+
+    deploy, work = tmp_path / "deploy", tmp_path / "work"
+    deploy.mkdir()
+    work.mkdir()
+    cfg = write(deploy, "")
+    (deploy / ".env").write_text("MLBOT_ANSWER__MAX_CHARS=1500\n")
+    (work / ".env").write_text("MLBOT_ANSWER__MAX_CHARS=1200\nMLBOT_ANSWER__MAX_SENTENCES=4\n")
+    code = (f"from bot.config import load_settings; s = load_settings({str(cfg)!r}, env={{}}); "
+            "print(s.answer.max_chars, s.answer.max_sentences)")
+    seen = set()
+    for seed in range(8):
+        out = subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True, check=True,
+                             env={"PYTHONHASHSEED": str(seed), "PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+        seen.add(out.stdout.strip())
+    assert seen == {"1500 4"}  # the config folder's value; the working directory's fills what it lacks

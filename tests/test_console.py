@@ -75,3 +75,21 @@ def test_console_scope_shows_the_leader_and_writes_the_chart(tmp_path):
     assert "best so far: linear macro F1" in res.stdout  # the first scores, while the rest run
     assert f"Chart written to {png}" in res.stdout and png.read_bytes()[:4] == b"\x89PNG"
     assert "EUR" in res.stdout and "Traceback" not in res.stdout + res.stderr
+
+
+def test_a_model_answer_with_a_masked_link_is_printed_without_one(kb_data_dir):
+    """The model (here a loopback OpenAI-compatible server) writes a masked link; the console shows the
+    address in plain sight, never a clickable disguise."""
+    import re
+
+    from bot.console import Console
+    from tests.conftest import make_core
+    from tests.openai_stub import OpenAIStub
+
+    with OpenAIStub() as stub:
+        core = make_core(kb_data_dir, **{"answer.mode": "llm", "llm.base_url": stub.base_url})
+        stub.reply("Check the status test in [the official guidance](https://evil.example/ir35) [1].")
+        out = io.StringIO()
+        Console(core, out=out).handle("/ask what is IR35?")
+    text = out.getvalue()
+    assert "https://evil.example/ir35" in text and not re.search(r"\[[^\]\n]*\]\(", text), text

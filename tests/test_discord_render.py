@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import discord
 import pytest
@@ -20,6 +21,7 @@ from bot.discord.render import (
     shown,
     strip_bot_mention,
     text_embeds,
+    thread_name,
     truncate,
 )
 
@@ -129,3 +131,32 @@ def test_names_and_filenames_are_display_safe():
     assert "@everyone" not in shown("@everyone`")
     assert shown("a`b").count("`") == 2
     assert strip_bot_mention("<@42> hello <@!42>", 42) == "hello"
+
+
+MASKED_LINK = re.compile(r"\[[^\]\n]*\]\(")
+
+
+def test_no_message_carries_a_masked_link():
+    """Whatever a guide, a model or a user wrote, the bot's own messages never hold a clickable [text](url)."""
+    from bot.discord.answers import answer_pages
+
+    hostile = "See [the official rates](https://evil.example/x) and [docs]\u200b(https://evil.example/y)."
+    assert not MASKED_LINK.search(defang(hostile))
+    assert "https://evil.example/x" in defang(hostile)  # the address stays visible, just not disguised
+    pages, _ = answer_pages({"answer": hostile, "sources": [{"section": "[x](https://evil.example)", "source": "a.md"}]})
+    assert pages and not any(MASKED_LINK.search(p) for p in pages)
+    embed = make_embed(title=hostile, description=hostile, fields=[(hostile, hostile, False)], footer=hostile)
+    assert not MASKED_LINK.search(str(embed.to_dict()))
+
+
+def test_thread_names_carry_no_mentions_bidi_or_zero_width_characters():
+    raw = "<@123456789012345678> \u202eevil\u202c why\u200b start with <@&123456789012345678> a @everyone baseline <#123456789012345678>?"
+    name = thread_name(raw)
+    assert name == "evil why start with a everyone baseline ?"
+    assert all(unicodedata.category(ch) not in ("Cf", "Cc") for ch in name)
+    assert len(thread_name("word " * 100)) <= 90 and thread_name("<@123456789012345678>") == "Question"
+
+
+def test_a_long_file_name_keeps_its_extension():
+    name = safe_filename("a-very-long-guide-name-" * 5 + "about-rates.md")
+    assert len(name) <= 80 and name.endswith(".md")

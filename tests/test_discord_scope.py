@@ -7,6 +7,8 @@ import time
 import discord
 import pytest
 
+from bot.scoping.worker import run_job as default_entry
+from tests import scope_hooks
 from tests.test_discord_support import (
     CSV_EVERYONE,
     CSV_NO_TARGET,
@@ -109,10 +111,10 @@ async def test_one_scope_per_user_and_a_crash_is_reported_to_that_user_only(simc
     assert busy.ephemeral and "already have a scope running" in all_text(busy)
     core.store.release_slot(str(alice.id), "scope", token)
 
-    monkeypatch.setattr(core.scoper, "_debug_hook", "exit")  # the worker's own test hook: the process dies
+    monkeypatch.setattr(core.scoper, "entry", scope_hooks.exit_entry)  # the worker process dies
     crashed = await alice.slash(channel, "scope", file=("leads.csv", CSV_SIMPLE.encode()), target="churned")
     assert "stopped unexpectedly" in all_text(crashed) and crashed.ephemeral
-    monkeypatch.setattr(core.scoper, "_debug_hook", None)
+    monkeypatch.setattr(core.scoper, "entry", default_entry)
     ok = await bob.slash(channel, "scope", file=("leads.csv", CSV_SIMPLE.encode()), target="churned")
     assert ok.response.embeds[0].title == "Scope report"
     assert simcord_env.bot.jobs.running == 0 and core.store.acquire_slot(str(alice.id), "scope", 1)

@@ -17,15 +17,16 @@ def _step(result, label_start):
 
 def test_income_overhead_tax_worked_example():
     # By hand: (80,000 + 12,000) / (1 - 0.30) = 131,428.571...; / 180 = 730.1587...; / 7.5 = 97.3545...
+    # (rates rounded up to the penny: 730.16 and 97.36)
     r = rate_calc(income=80000, currency="GBP", overhead=12000, tax=0.30, billable_days=180, hours_per_day=7.5)
     assert r["revenue"] == 131428.57
     assert r["day_rate"] == 730.16
-    assert r["hour_rate"] == 97.35
+    assert r["hour_rate"] == 97.36
     assert r["currency"] == "GBP"
     assert _step(r, "Income + overhead") == 92000.00
     assert _step(r, "Of which tax") == 39428.57  # 131,428.57 x 0.30: what is left is exactly the 92,000 needed
     assert r["assumptions"]["billable_hours"] == 1350
-    assert [s["value"] for s in r["steps"]][-2:] == [730.16, 97.35]
+    assert [s["value"] for s in r["steps"]][-2:] == [730.16, 97.36]
 
 
 def test_overhead_share_gives_the_same_result_and_shows_the_step():
@@ -33,7 +34,7 @@ def test_overhead_share_gives_the_same_result_and_shows_the_step():
     r = rate_calc(income=80000, currency="gbp", overhead_share=0.15, tax=0.30, billable_days=180, hours_per_day=7.5)
     assert r["currency"] == "GBP"
     assert _step(r, "Overhead = income") == 12000.00
-    assert (r["revenue"], r["day_rate"], r["hour_rate"]) == (131428.57, 730.16, 97.35)
+    assert (r["revenue"], r["day_rate"], r["hour_rate"]) == (131428.57, 730.16, 97.36)
     assert r["assumptions"]["overhead_share"] == 0.15
 
 
@@ -45,9 +46,21 @@ def test_zero_tax_and_no_overhead():
 
 
 def test_malt_like_social_charges_and_179_days():
-    # (50,000 + 5,000) / (1 - 0.246) = 72,944.297...; / 179 = 407.510...; / 7 = 58.2157...
+    # (50,000 + 5,000) / (1 - 0.246) = 72,944.297...; / 179 = 407.510...; / 7 = 58.2157... (rates rounded up)
     r = rate_calc(income=50000, currency="EUR", overhead=5000, tax=0.246, billable_days=179, hours_per_day=7)
-    assert (r["revenue"], r["day_rate"], r["hour_rate"]) == (72944.30, 407.51, 58.22)
+    assert (r["revenue"], r["day_rate"], r["hour_rate"]) == (72944.30, 407.52, 58.22)
+
+
+def test_floor_rates_cover_the_income_they_come_from():
+    # 60,000 / 180 = 333.333...: 333.33 a day would bill 59,999.40; rounded up, 333.34 bills 60,001.20.
+    r = rate_calc(income=60000, currency="GBP", billable_days=180, hours_per_day=7.5)
+    assert r["day_rate"] == 333.34 and r["hour_rate"] == 44.45
+    for income, days, hours, cur in [(60000, 180, 7.5, "GBP"), (77777, 173, 7, "EUR"), (1234567, 211, 8, "JPY"),
+                                     (45000.5, 199.5, 6.5, "KWD"), (99999, 366, 7.25, "USD")]:
+        r = rate_calc(income=income, currency=cur, billable_days=days, hours_per_day=hours)
+        assert r["day_rate"] * days >= r["revenue"] and r["hour_rate"] * hours * days >= r["revenue"], (income, cur)
+    assert rate_calc(income=1234567, currency="JPY", billable_days=211)["day_rate"] == 5852  # 5,851.03 rounded up to a whole yen
+    assert "£333.34" in calc_markdown(rate_calc(income=60000, currency="GBP", billable_days=180))
 
 
 def test_defaults_and_none_mean_default():
@@ -84,5 +97,5 @@ def test_bad_inputs_raise_input_error_naming_the_value(kwargs, words):
 def test_markdown_shows_every_step():
     r = rate_calc(income=80000, currency="GBP", overhead=12000, tax=0.3, billable_days=180, hours_per_day=7.5)
     md = calc_markdown(r)
-    assert "£730.16" in md and "£97.35" in md and "£131,428.57" in md
+    assert "£730.16" in md and "£97.36" in md and "£131,428.57" in md
     assert md.count("\n1. ") == 1 and "5. " in md

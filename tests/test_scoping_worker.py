@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.errors import InputError, LimitExceeded, NotFound, UserError
+from bot.errors import InputError, LimitExceeded, NotFound, TargetNeeded, UserError
 from bot.scoping.worker import ScopeRequest, ScopeRunner, WorkerCrashed
+from bot.scoping.worker import run_job as default_entry
+from tests import scope_hooks
 
 CSV = ("x,k,target\n" + "".join(f"{i * 0.37 % 5:.2f},{i % 4},{'yes' if (i * 7) % 5 > 1 else 'no'}\n"
                                 for i in range(120))).encode()
@@ -36,36 +38,36 @@ def _ok(runner) -> dict:
 
 
 def test_timeout_kills_the_job_and_the_next_one_works(runner):
-    runner._debug_hook = "sleep"
+    runner.entry = scope_hooks.sleep_entry
     started = time.monotonic()
     try:
         with pytest.raises(LimitExceeded, match="took longer than 2 s"):
             runner.run(ScopeRequest(path=None, data=CSV, filename="slow.csv"), timeout=2)
     finally:
-        runner._debug_hook = None
+        runner.entry = default_entry
     assert time.monotonic() - started < 10
     assert not runner._active  # the worker is gone
     _ok(runner)
 
 
 def test_crash_is_a_clear_error_and_the_next_job_works(runner):
-    runner._debug_hook = "exit"
+    runner.entry = scope_hooks.exit_entry
     try:
         with pytest.raises(WorkerCrashed, match="stopped unexpectedly") as err:
             runner.run(ScopeRequest(path=None, data=CSV, filename="crash.csv"), timeout=30)
     finally:
-        runner._debug_hook = None
+        runner.entry = default_entry
     assert isinstance(err.value, UserError) and err.value.code == "scope_failed"
     _ok(runner)
 
 
 def test_memory_cap_is_a_clear_error_and_the_next_job_works(runner):
-    runner._debug_hook = "alloc"
+    runner.entry = scope_hooks.alloc_entry
     try:
         with pytest.raises(LimitExceeded, match="out of memory"):
             runner.run(ScopeRequest(path=None, data=CSV, filename="big.csv"), timeout=60)
     finally:
-        runner._debug_hook = None
+        runner.entry = default_entry
     _ok(runner)
 
 
@@ -78,6 +80,13 @@ def test_user_errors_keep_their_kind_and_message(runner):
         runner.run(ScopeRequest(path=None, data=CSV, filename="a.csv", task="clustering"), timeout=60)
     with pytest.raises(InputError, match="currency"):
         runner.run(ScopeRequest(path=None, data=CSV, filename="a.csv", rate=500, currency="<@1>"), timeout=60)
+
+
+def test_a_missing_target_is_its_own_kind(runner):
+    """Fronts ask for the column on TargetNeeded (a kind), never by reading an error's text."""
+    with pytest.raises(TargetNeeded, match="no target column given") as err:
+        runner.run(ScopeRequest(path=None, data=CSV.replace(b"target", b"renewed"), filename="a.csv"), timeout=60)
+    assert isinstance(err.value, InputError) and err.value.code == "target_needed"
 
 
 def test_progress_exceptions_do_not_kill_the_job(runner):
@@ -93,11 +102,11 @@ def test_progress_exceptions_do_not_kill_the_job(runner):
 
 
 def test_one_blas_openmp_thread_in_the_worker(runner):
-    runner._debug_hook = "threads"
+    runner.entry = scope_hooks.threads_entry
     try:
         res = runner.run(ScopeRequest(path=None, data=CSV, filename="t.csv"), timeout=60)
     finally:
-        runner._debug_hook = None
+        runner.entry = default_entry
     pools = res.report["threadpool"]
     assert pools and all(p["threads"] == 1 for p in pools)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot.textsafe import (
     display_cell,
     display_name,
-    escape_markdown,
     safe_user_text,
     spreadsheet_safe,
     visible_repr,
@@ -45,6 +44,5 @@ def test_visible_repr_shows_look_alikes():
     assert visible_repr("t\u0430rget") == "t\\u0430rget"
 
 
-def test_user_text_and_markdown_escape():
+def test_user_text_mentions_are_inert():
     assert "@everyone" not in safe_user_text("hi @everyone")
-    assert escape_markdown("**bold**") == "\\*\\*bold\\*\\*"

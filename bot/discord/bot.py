@@ -26,10 +26,12 @@ from discord.ext import commands
 
 from bot.app import Core
 from bot.config import Settings, load_settings
+from bot.discord.cogs import COGS
 from bot.discord.common import report
 from bot.discord.jobs import ScopeQueue
 from bot.discord.render import NO_MENTIONS
-from bot.errors import ConfigError
+from bot.discord.views import FeedbackButton
+from bot.errors import ConfigError, UsageError
 
 log = logging.getLogger("bot.discord")
 
@@ -76,7 +78,8 @@ def prestart_threads(pool: ThreadPoolExecutor, n: int) -> None:
 
 
 class _Front:
-    """What the bot adds to discord.py's client: the core, its pools, owners and start-up."""
+    """What the bot adds to discord.py's client: the core, its pools, owners and start-up (the members
+    cogs use are the `bot.discord.front.Front` protocol)."""
 
     settings: Settings
     core: Core
@@ -131,9 +134,6 @@ class _Front:
 
     # Start-up ------------------------------------------------------------------------------------
     async def setup_hook(self) -> None:
-        from bot.discord.cogs import COGS
-        from bot.discord.views import FeedbackButton
-
         for cog in COGS:
             await self.add_cog(cog(self))  # type: ignore[attr-defined]
         self.add_dynamic_items(FeedbackButton)  # type: ignore[attr-defined]
@@ -155,14 +155,10 @@ class _Front:
     def _warm(self) -> None:
         try:
             self.core.warm()
-            self.core.ratebook  # noqa: B018 - rate cards for /rate and its region autocomplete
         except Exception as exc:  # noqa: BLE001 - the first request will try again and report properly
             log.warning("warm-up of the knowledge base failed class=%s", exc.__class__.__name__)
         try:
-            scoper = self.core.scoper
-            warm = getattr(scoper, "warm", None)
-            if warm is not None:
-                warm()
+            self.core.warm_scoper()
         except Exception as exc:  # noqa: BLE001
             log.warning("warm-up of the scope worker failed class=%s", exc.__class__.__name__)
         freeze_heap()
@@ -191,8 +187,6 @@ class _Front:
     async def _on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         if isinstance(original, app_commands.CheckFailure | app_commands.TransformerError):
-            from bot.errors import UsageError
-
             original = UsageError(str(original) or "this command cannot be used here.")
         await report(interaction, original)
 

@@ -10,16 +10,14 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
+from bot.discord.front import Front
 from bot.discord.render import MESSAGE_LIMIT, NO_MENTIONS, defang, paginate, truncate
 from bot.errors import UserError
 from bot.logs import new_error_id
-
-if TYPE_CHECKING:
-    from bot.discord.bot import MlBot
 
 log = logging.getLogger("bot.discord")
 
@@ -152,11 +150,12 @@ class Cooldown(UserError):
         self.seconds_left = seconds_left
 
 
-async def check_cooldown(bot: MlBot, user: discord.abc.User, command: str, seconds: float) -> None:
-    """Start a per-user cooldown (kept in the store, so shards share it); raise Cooldown when active."""
+async def check_cooldown(bot: Front, user: discord.abc.User, command: str, seconds: float) -> None:
+    """Start a per-user cooldown (kept in the store, so shards share it); raise Cooldown when active.
+    Call it before deferring: a refusal is then the private initial response, never a public placeholder."""
     if seconds <= 0:
         return
-    left = await bot.in_store(bot.core.store.cooldown, uid(user), command, seconds)
+    left = await bot.in_store(bot.core.cooldown, uid(user), command, seconds)
     if left > 0:
         raise Cooldown(left)
 

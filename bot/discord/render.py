@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import discord
 
-from bot.textsafe import safe_user_text, strip_invisible
+from bot.textsafe import ELLIPSIS, cut, no_masked_links, safe_user_text, strip_invisible
 
 MESSAGE_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -25,7 +25,8 @@ FOOTER_LIMIT = 2048
 AUTHOR_LIMIT = 256
 EMBED_TOTAL_LIMIT = 6000
 EMBEDS_PER_MESSAGE = 10
-ELLIPSIS = "…"
+THREAD_NAME_LIMIT = 90  # Discord allows 100
+FILENAME_LIMIT = 80
 
 NO_MENTIONS = discord.AllowedMentions.none()
 
@@ -168,19 +169,14 @@ def truncate(text: str, limit: int, note: str = "") -> str:
     return f"{first}\n\n{note}" if note else f"{first}\n{ELLIPSIS}"
 
 
-def clip(text: str | None, limit: int) -> str:
-    """Cut plain text (titles, field names, footers) to a limit, with an ellipsis."""
-    text = text or ""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
-
-
 def defang(text: str) -> str:
-    """Make @everyone, @here and <@id>/<@&id> inert in the text itself (a zero-width space after the @).
+    """Every text the bot sends, made inert: no masked link, and a zero-width space after the @ of
+    @everyone, @here and <@id>/<@&id>.
 
     The bot already sends every message with AllowedMentions.none(), so nothing pings; this keeps a
     guide's or a CSV's "@everyone" from even looking like a mention.
     """
-    return discord.utils.escape_mentions(text)
+    return discord.utils.escape_mentions(no_masked_links(text))
 
 
 # Embeds ----------------------------------------------------------------------------------------
@@ -197,15 +193,15 @@ def make_embed(
 ) -> discord.Embed:
     """An embed with every part cut to Discord's limits and a total of at most 6,000 characters."""
     embed = discord.Embed(
-        title=clip(defang(title), TITLE_LIMIT) if title else None,
+        title=cut(defang(title), TITLE_LIMIT) if title else None,
         description=truncate(defang(description), DESCRIPTION_LIMIT) if description else None,
         color=color,
     )
     for name, value, inline in list(fields)[:FIELDS_LIMIT]:
-        embed.add_field(name=clip(defang(name), FIELD_NAME_LIMIT) or "\u200b",
+        embed.add_field(name=cut(defang(name), FIELD_NAME_LIMIT) or "\u200b",
                         value=truncate(defang(value), FIELD_VALUE_LIMIT) if value else "\u200b", inline=inline)
     if footer:
-        embed.set_footer(text=clip(defang(footer), FOOTER_LIMIT))
+        embed.set_footer(text=cut(defang(footer), FOOTER_LIMIT))
     if image_url:
         embed.set_image(url=image_url)
     _fit_total(embed)
@@ -288,10 +284,16 @@ def text_file(text: str, filename: str) -> discord.File:
 
 
 def safe_filename(name: str, default: str = "file") -> str:
-    """A file name safe for paths and Discord attachments: letters, digits, dot, dash, underscore."""
+    """A file name safe for paths and Discord attachments: letters, digits, dot, dash, underscore; a long
+    name is shortened before its extension, which is kept."""
     base = strip_invisible(str(name)).replace("\\", "/").rsplit("/", 1)[-1]
     base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._") or default
-    return base[:80]
+    if len(base) <= FILENAME_LIMIT:
+        return base
+    stem, dot, ext = base.rpartition(".")
+    if not dot or not stem or len(ext) > 10:
+        return base[:FILENAME_LIMIT]
+    return stem[: FILENAME_LIMIT - len(ext) - 1].rstrip("._") + "." + ext
 
 
 def shown(text: str, limit: int = 100) -> str:
@@ -303,3 +305,13 @@ def shown(text: str, limit: int = 100) -> str:
 def strip_bot_mention(content: str, bot_id: int) -> str:
     """The message text without the bot's mention tokens."""
     return re.sub(rf"<@!?{bot_id}>", " ", content).strip()
+
+
+_MENTION_TOKEN = re.compile(r"<(?:@[!&]?|#|a?:\w{1,32}:)\d{5,25}>|<t:-?\d+(?::\w)?>|@(?=everyone\b|here\b)")
+
+
+def thread_name(text: str, limit: int = THREAD_NAME_LIMIT) -> str:
+    """A thread name from a question: no mention, channel, emoji or timestamp tokens, no bidi or
+    zero-width characters, on one line, within Discord's limit."""
+    name = strip_invisible(_MENTION_TOKEN.sub(" ", text))
+    return cut(name, limit) or "Question"

@@ -11,15 +11,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import discord
 
 from bot.discord.common import Guard, reply, uid
+from bot.discord.front import Front
 from bot.discord.render import NO_MENTIONS
-
-if TYPE_CHECKING:
-    from bot.discord.bot import MlBot
 
 log = logging.getLogger("bot.discord.views")
 
@@ -45,7 +43,7 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=_FEEDBA
         return cls(match["vote"], match["answer"], match["conv"])
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        bot: MlBot = interaction.client  # type: ignore[assignment]
+        bot: Front = interaction.client  # type: ignore[assignment]
         async with Guard(interaction):
             vote = VOTES[self.vote][0]
             stored = await bot.in_store(bot.core.feedback, self.answer_id, uid(interaction.user), vote)

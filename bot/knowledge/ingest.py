@@ -92,9 +92,9 @@ class Ingestor:
             if prune:
                 result["removed"] = self._prune([p.resolve() for p in paths if p.is_dir()], files)
         result.update(ignored=ignored, seconds=round(time.monotonic() - started, 3))
-        log.info("ingest files=%d added=%d updated=%d unchanged=%d failed=%d chunks_added=%d seconds=%.2f",
+        log.info("ingest files=%d added=%d updated=%d unchanged=%d failed=%d dropped=%d chunks_added=%d seconds=%.2f",
                  len(files), result["added"], result["updated"], result["unchanged"], len(result["failed"]),
-                 result["chunks_added"], result["seconds"])
+                 len(result["dropped"]), result["chunks_added"], result["seconds"])
         return result
 
     def _ingest_files(self, files: list[Path], *, progress: Progress | None) -> dict[str, Any]:
@@ -103,6 +103,7 @@ class Ingestor:
         registry = self.index.guides()
         plans: list[tuple[str, dict[str, Any], list[Chunk]]] = []
         failed: list[dict[str, str]] = []
+        dropped: list[dict[str, str]] = []
         unchanged = 0
         for f in files:
             source = self._source_key(f)
@@ -130,6 +131,7 @@ class Ingestor:
             except OSError as exc:
                 failed.append({"path": source, "reason": f"cannot read the file ({exc.__class__.__name__})"})
                 continue
+            dropped += [{"path": source, **d} for d in guide.dropped]
             meta = guide.meta
             record = {
                 "sha256": sha, "title": guide.title, "topic": str(meta.get("topic") or ""),
@@ -166,7 +168,7 @@ class Ingestor:
         added = sum(1 for _, r, _ in plans if r["is_new"])
         return {
             "files": len(files), "added": added, "updated": len(plans) - added, "unchanged": unchanged,
-            "failed": failed, "removed": [], "chunks_added": len(to_embed),
+            "failed": failed, "dropped": dropped, "removed": [], "chunks_added": len(to_embed),
             "chunks_total": self.index.chunks().count(), "model": self.index.model_id,
         }
 

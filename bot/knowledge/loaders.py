@@ -2,15 +2,16 @@
 
 Formats: Markdown (front matter optional), reStructuredText (over/underlined titles), plain text,
 HTML and PDF. Every loader yields `Section(path=[title, heading, subheading...], text)`. Text is
-data: HTML comments (a common hiding place for injected instructions), scripts and invisible
-characters are removed here, at ingest.
+data: HTML comments (a common hiding place for injected instructions), scripts, text hidden from
+readers and invisible characters are removed here, at ingest, and so are the sentences that are not
+advice (`screen.py`: instructions to a model, requests to send data or money somewhere), which the
+loaded guide lists in `dropped` for the ingest report. Titles and headings are plain text.
 """
 
 from __future__ import annotations
 
 import re
 import textwrap
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from typing import Any
 import yaml
 
 from bot.errors import InputError
+from bot.knowledge.screen import judge, screen_text
+from bot.textsafe import drop_invisible, link_text
 
 FRONT_MATTER_KEYS = ("title", "topic", "tags", "jurisdiction", "updated", "url", "sources")
 
@@ -33,9 +36,15 @@ class LoadedGuide:
     title: str
     sections: list[Section]
     meta: dict[str, Any] = field(default_factory=dict)
+    dropped: list[dict[str, str]] = field(default_factory=list)  # sentences that are not advice (screen.py)
 
 
 def load_guide(path: Path, raw: bytes) -> LoadedGuide:
+    """The guide's sections with plain titles and headings, without the sentences that are not advice."""
+    return _screened(path, _load(path, raw))
+
+
+def _load(path: Path, raw: bytes) -> LoadedGuide:
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         return _load_pdf(path, raw)
@@ -70,11 +79,35 @@ def decode_text(raw: bytes, name: str) -> str:
 def clean_text(text: str) -> str:
     """Drop HTML comments and invisible/control characters; normalise line ends."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _HTML_COMMENT.sub("", text)
-    return "".join(
-        ch for ch in text
-        if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
-    )
+    return drop_invisible(_HTML_COMMENT.sub("", text))
+
+
+def _screened(path: Path, guide: LoadedGuide) -> LoadedGuide:
+    """Titles and headings as plain text; sentences that address a model or solicit data are dropped and
+    listed on the guide (with the heading they stood under) for the ingest report."""
+    dropped: list[dict[str, str]] = []
+
+    def keep_heading(text: str, where: str) -> bool:
+        reason = judge(text)
+        if reason is not None:
+            dropped.append({"section": where, "text": text, "reason": reason})
+        return reason is None
+
+    title = _plain_heading(guide.title)
+    if not keep_heading(title, "title"):
+        title = _title_from_name(path)
+    sections = []
+    for section in guide.sections:
+        headings = [_plain_heading(h) for h in section.path[1:]]
+        where = " > ".join([title, *headings])
+        headings = [h for h in headings if keep_heading(h, where)]
+        text, flags = screen_text(section.text)
+        dropped += [{"section": where, "text": f.text, "reason": f.reason} for f in flags]
+        if text.strip():
+            sections.append(Section([title, *headings], text))
+    unique = {(d["section"], d["text"]): d for d in dropped}  # a heading is judged once per section under it
+    guide.title, guide.sections, guide.dropped = title, sections, list(unique.values())
+    return guide
 
 
 # Markdown ------------------------------------------------------------------------------------
@@ -139,8 +172,7 @@ def _load_markdown(path: Path, text: str, fmt: str = "md") -> LoadedGuide:
 def _plain_heading(text: str) -> str:
     text = re.sub(r"(\*\*|__|`)", "", text)
     text = re.sub(r"(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)", "", text)
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    return text.strip()
+    return link_text(text).strip()
 
 
 def _same(a: str, b: str) -> bool:
@@ -269,36 +301,38 @@ def rst_to_markdown(text: str) -> str:
 
 # HTML -------------------------------------------------------------------------------------------
 
+_HTML_DROP = ["script", "style", "noscript", "template", "nav", "footer", "iframe", "svg", "form"]
+_HTML_BLOCKS = {"h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "dt", "dd"}
+_HTML_OWN_LINE = {"h1", "h2", "h3", "h4", "h5", "h6", "li"}  # a line of their own even inside another block
+_CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+_CSS_SIMPLE = re.compile(r"^([.#])(-?[A-Za-z_][\w-]*)$")
+
 
 def _load_html(path: Path, text: str) -> LoadedGuide:
+    """Headings, paragraphs and list items of the page, in one pass over the tree (linear in its size,
+    however deep the nesting). Text hidden from readers (the `hidden` attribute, display:none,
+    visibility:hidden, font-size:0, opacity:0, inline or through a simple class or id rule) is dropped."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(text, "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "nav", "footer", "iframe", "svg", "form"]):
+    hidden_classes, hidden_ids = _hidden_selectors(soup)
+    for tag in soup(_HTML_DROP):
         tag.decompose()
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    lines: list[str] = []
-    body = soup.body or soup
-    for el in body.find_all(["h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "blockquote", "td", "dt", "dd"]):
-        if el.find_parent(["p", "li", "pre", "blockquote", "td", "dd"]) is not None and el.name not in ("li",):
-            continue
-        content = el.get_text(" ", strip=True)
-        if not content:
-            continue
-        if el.name[0] == "h" and el.name[1:].isdigit():
-            lines.append("")
-            lines.append(f"{'#' * int(el.name[1:])} {content}")
-            lines.append("")
-        elif el.name == "li":
-            lines.append(f"- {content}")
-        else:
-            lines.append(content)
-            lines.append("")
     meta = {}
     for m in soup.find_all("meta"):
         name = (m.get("name") or m.get("property") or "").lower()
         if name in ("description", "keywords", "author") and m.get("content"):
             meta[name] = m["content"]
+    if soup.title:
+        soup.title.decompose()
+
+    def hidden(tag) -> bool:
+        return (tag.has_attr("hidden") or _hides(tag.get("style") or "")
+                or bool(hidden_classes.intersection(tag.get("class") or ()))
+                or (tag.get("id") or "") in hidden_ids)
+
+    lines = _html_lines(soup.body or soup, hidden)
     guide = _load_markdown(path, "\n".join(lines), fmt="html")
     if title:
         guide.title = title
@@ -306,6 +340,82 @@ def _load_html(path: Path, text: str) -> LoadedGuide:
             s.path[0] = title
     guide.meta.update(meta)
     return guide
+
+
+def _html_lines(root: Any, hidden: Any) -> list[str]:
+    """Markdown-ish lines of the blocks under `root`: an iterative walk that skips hidden subtrees."""
+    from bs4 import Comment, NavigableString, Tag
+
+    lines: list[str] = []
+    words: list[str] = []
+    blocks: list[list[Any]] = []  # open blocks: [name, lines emitted so far]
+
+    def emit() -> None:
+        content = " ".join(words)
+        words.clear()
+        if not content:
+            return
+        name = blocks[-1][0] if blocks else "p"
+        first = blocks[-1][1] == 0 if blocks else True
+        if blocks:
+            blocks[-1][1] += 1
+        if name[0] == "h" and name[1:].isdigit():
+            lines.extend(["", f"{'#' * int(name[1:])} {content}", ""])
+        elif name == "li":
+            lines.append(f"- {content}" if first else f"  {content}")
+        else:
+            lines.extend([content, ""])
+
+    stack: list[tuple[Any, Any, bool]] = [(root, iter(root.children), False)]
+    while stack:
+        node, children, opened = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if opened:
+                emit()
+                blocks.pop()
+            continue
+        if isinstance(child, NavigableString):
+            if not isinstance(child, Comment):
+                words.extend(str(child).split())
+            continue
+        if not isinstance(child, Tag) or hidden(child):
+            continue
+        opens = child.name in _HTML_BLOCKS and (not blocks or child.name in _HTML_OWN_LINE)
+        if opens:
+            emit()  # what the enclosing block said so far comes first
+            blocks.append([child.name, 0])
+        stack.append((child, iter(child.children), opens))
+    emit()
+    return lines
+
+
+def _hides(style: str) -> bool:
+    """Whether CSS declarations hide an element from readers."""
+    for declaration in style.split(";"):
+        prop, _, value = declaration.partition(":")
+        prop, value = prop.strip().lower(), value.lower().replace("!important", "").strip()
+        if (prop == "display" and value == "none") or (prop == "visibility" and value in ("hidden", "collapse")):
+            return True
+        if prop in ("font-size", "opacity") and re.fullmatch(r"0*(\.0*)?([a-z]{1,4}|%)?", value or "x"):
+            return True
+    return False
+
+
+def _hidden_selectors(soup: Any) -> tuple[set[str], set[str]]:
+    """Classes and ids that a <style> block hides with a simple rule (`.note { display: none }`)."""
+    classes: set[str] = set()
+    ids: set[str] = set()
+    for style in soup.find_all("style"):
+        for selectors, body in _CSS_RULE.findall(style.get_text()):
+            if not _hides(body):
+                continue
+            for selector in selectors.split(","):
+                m = _CSS_SIMPLE.match(selector.strip())
+                if m:
+                    (classes if m.group(1) == "." else ids).add(m.group(2))
+    return classes, ids
 
 
 # Plain text and PDF ------------------------------------------------------------------------------

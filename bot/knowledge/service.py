@@ -8,13 +8,13 @@ the model loads once per process and listing guides loads none.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
 from bot.knowledge.embeddings import get_embeddings, model_id
 from bot.knowledge.index import GuideIndex
+from bot.lazy import lazy
 from bot.store import Store
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -28,36 +28,36 @@ class KnowledgeBase:
         self.index = GuideIndex(settings, model_id(settings))
 
     # Lazily built parts ------------------------------------------------------------------------
-    @cached_property
+    @lazy
     def embeddings(self):
         return get_embeddings(self.settings)
 
-    @cached_property
+    @lazy
     def retriever(self):
         from bot.knowledge.retrieve import Retriever
 
         return Retriever(self.settings, self.index, lambda: self.embeddings)
 
-    @cached_property
+    @lazy
     def router(self):
         from bot.knowledge.router import Router
 
         return Router(self.skills, self.embeddings, cache_dir=self.settings.data_dir / "cache",
                       model_id=self.index.model_id)
 
-    @cached_property
+    @lazy
     def sentence_vectors(self):
         from bot.knowledge.compose import SentenceVectors
 
         return SentenceVectors(self.embeddings)
 
-    @cached_property
+    @lazy
     def ingestor(self):
         from bot.knowledge.ingest import Ingestor
 
         return Ingestor(self.settings, self.index, lambda: self.embeddings, lambda: self.retriever)
 
-    @cached_property
+    @lazy
     def asker(self):
         from bot.knowledge.ask import Asker
 

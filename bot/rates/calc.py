@@ -6,8 +6,9 @@
     hour rate        = day rate / hours per day
 
 `income` is the yearly profit wanted before personal tax; `tax` the share of revenue lost to social or
-self-employment charges. The arithmetic runs at full precision; only the shown values are rounded (to cents).
-The person's figures are returned, never logged.
+self-employment charges. The arithmetic runs at full precision; the day and hour rates are rounded up to the
+currency's minor unit (a floor must cover the income it comes from: 60,000 over 180 days is 333.34, not 333.33),
+other shown values to the nearest cent. The person's figures are returned, never logged.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from bot.errors import InputError
-from bot.rates.fmt import amount, percent
+from bot.rates.fmt import amount, minor_unit, percent, round_up
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ def rate_calc(*, income: float, currency: str, overhead: float | None = None, ov
     if not 0 < hours <= 24:
         raise InputError("hours per day must be greater than 0 and at most 24.", hint="A day rate usually covers 7 to 8 hours.")
 
+    places = minor_unit(currency)
     needed = income + overhead_amount
     revenue = needed / (1 - tax)
     charges = revenue * tax
@@ -112,14 +114,15 @@ def rate_calc(*, income: float, currency: str, overhead: float | None = None, ov
          "formula": f"{amount(needed, cents=True)} / (1 - {tax:g})", "value": _cents(revenue)},
         {"label": "Of which tax and charges = revenue × tax", "formula": f"{amount(revenue, cents=True)} × {tax:g}",
          "value": _cents(charges)},
-        {"label": "Day rate = revenue / billable days", "formula": f"{amount(revenue, cents=True)} / {days:g}",
-         "value": _cents(day_rate)},
-        {"label": "Hour rate = day rate / hours per day", "formula": f"{amount(day_rate, cents=True)} / {hours:g}",
-         "value": _cents(hour_rate)},
+        {"label": "Day rate = revenue / billable days (rounded up)", "formula": f"{amount(revenue, cents=True)} / {days:g}",
+         "value": round_up(day_rate, places)},
+        {"label": "Hour rate = day rate / hours per day (rounded up)", "formula": f"{amount(day_rate, cents=True)} / {hours:g}",
+         "value": round_up(hour_rate, places)},
     ]
     result = {
-        "day_rate": _cents(day_rate),
-        "hour_rate": _cents(hour_rate),
+        "day_rate": round_up(day_rate, places),
+        "hour_rate": round_up(hour_rate, places),
+        "minor_unit": places,
         "currency": currency,
         "revenue": _cents(revenue),
         "assumptions": {
@@ -137,6 +140,8 @@ def rate_calc(*, income: float, currency: str, overhead: float | None = None, ov
             f"({percent(tax, 1)} here).",
             BILLABLE_DAYS_NOTE,
             TAX_NOTE,
+            f"The rates are rounded up to the currency's smallest unit ({10 ** -places:g} {currency}), so billing them "
+            "covers the income.",
             "This is your floor from costs and income; compare it with the market range from `rate`.",
         ],
     }

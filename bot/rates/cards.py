@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.errors import ConfigError, InputError
-from bot.yamlfile import read_mapping
+from bot.yamlfile import config_error, read_mapping
 
 SENIORITIES = ("junior", "mid", "senior", "lead")
 SPECIALTIES = ("general", "nlp", "cv", "timeseries", "mlops", "llm")
@@ -236,24 +236,7 @@ def _load_card(path: Path) -> RateCard:
     try:
         return RateCard.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        if err["type"] == "extra_forbidden":
-            raise ConfigError(f"rate card {path.name}: unknown key '{key}' ({_allowed(err['loc'])}).") from None
-        msg = err["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"rate card {path.name}: '{key}': {msg}.") from None
-
-
-def _allowed(loc: tuple) -> str:
-    models = {"regions": Region, "entries": Entry, "context": Note, "factors": Factor}
-    model: type[BaseModel] = RateCard
-    if loc and loc[0] in models:
-        model = models[loc[0]]
-        if "source" in loc[1:-1]:
-            model = Source
-        elif "multiplier" in loc[1:-1]:
-            model = Multiplier
-    return "allowed: " + ", ".join(model.model_fields)
+        raise config_error(exc, f"rate card {path.name}", RateCard) from None
 
 
 def _cross_check(loaded: list[tuple[Path, RateCard]], regions: dict[str, Region]):

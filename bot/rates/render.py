@@ -132,8 +132,9 @@ def rate_share_markdown(result: dict[str, Any]) -> str:
 def calc_markdown(result: dict[str, Any]) -> str:
     r, cur = result, result["currency"]
     a = r["assumptions"]
+    places = r.get("minor_unit", 2)
     out = [f"**Rate from a target income** ({cur})",
-           f"Day rate **{money(r['day_rate'], cur, cents=True)}** · hour rate **{money(r['hour_rate'], cur, cents=True)}**",
+           f"Day rate **{money(r['day_rate'], cur, places=places)}** · hour rate **{money(r['hour_rate'], cur, places=places)}**",
            "", "**Steps**"]
     for i, s in enumerate(r["steps"], 1):
         out.append(f"{i}. {s['label']}: {s['formula']} = **{money(s['value'], cur, cents=True)}**")

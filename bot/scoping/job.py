@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 import resource
-import sys
 import threading
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -33,7 +33,12 @@ from bot.scoping import report as _report
 MB = 1024 * 1024
 
 
-def job_main(conn: Any, job: dict[str, Any]) -> None:
+Build = Callable[[Any, Any, Callable[[str, dict[str, Any]], None], Callable[[], None]], tuple[dict, bytes | None]]
+
+
+def job_main(conn: Any, job: dict[str, Any], build: Build = _report.build_report) -> None:
+    """Run one job in this (fresh) worker process. `build(request, settings, emit, on_loaded=...)` makes
+    the report and its chart: `build_report` everywhere but in tests of the worker's limits."""
     lock = threading.Lock()
     limit_mb = job["memory_limit_mb"]
 
@@ -47,10 +52,6 @@ def job_main(conn: Any, job: dict[str, Any]) -> None:
         _one_thread()
         warnings.simplefilter("ignore")
         request = SimpleNamespace(**job["request"], data=conn.recv_bytes() if job["has_data"] else None)
-        special = _debug(job.get("hook"), limit_mb)
-        if special is not None:
-            send(("result", special, None))
-            return
         settings = SimpleNamespace(scope=Scope(**job["scope"]),
                                    estimate_defaults=SimpleNamespace(hours_per_day=job["hours_per_day"]))
 
@@ -64,7 +65,7 @@ def job_main(conn: Any, job: dict[str, Any]) -> None:
             _trim_heap()
             limit_address_space(limit_mb)
 
-        report, png = _report.build_report(request, settings, emit, on_loaded=loaded)
+        report, png = build(request, settings, emit, on_loaded=loaded)
         report["resources"] = {"peak_rss_mb": round(_peak_rss_mb(), 1),
                                "worker_seconds": round(time.monotonic() - started, 2)}
         send(("result", report, png))
@@ -147,25 +148,3 @@ def _one_thread() -> None:
 def _peak_rss_mb() -> float:
     """Peak resident memory of this process in MB (ru_maxrss is in KB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _debug(hook: str | None, limit_mb: int) -> dict | None:
-    """Test hooks (set only by tests through ScopeRunner._debug_hook)."""
-    if not hook:
-        return None
-    if hook == "threads":
-        from threadpoolctl import threadpool_info
-
-        return {"threadpool": [{"api": i.get("internal_api"), "threads": i.get("num_threads")}
-                               for i in threadpool_info()]}
-    if hook == "exit":
-        sys.stdout.flush()
-        os._exit(3)
-    if hook == "sleep":
-        time.sleep(3600)
-    if hook == "alloc":
-        limit_address_space(limit_mb)
-        blocks = []
-        while True:  # grows until RLIMIT_AS refuses: MemoryError
-            blocks.append(bytearray(256 * MB))
-    return None

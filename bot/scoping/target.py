@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.errors import InputError, NotFound
+from bot.errors import InputError, NotFound, TargetNeeded
 from bot.scoping.common import Names, fmt_int, fmt_share, show_cell, warning
 from bot.scoping.convert import Table, as_float, codes_of, is_categorical, is_datetime
 from bot.scoping.profile import Profile
@@ -59,7 +59,7 @@ def choose_target(frame: Table, profile: Profile, names: Names, requested: str |
             return by_lower[key]
     candidates = _candidates(profile)
     shown = names.many(candidates, 8) if candidates else "none found"
-    raise InputError(
+    raise TargetNeeded(
         "no target column given, and none is named like target, label, class, y or outcome. "
         f"Columns that could be targets: {shown}.",
         hint="Run again with --target COLUMN (the column to predict).")

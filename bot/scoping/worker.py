@@ -67,16 +67,21 @@ _KINDS: dict[str, type[UserError]] = {
 _KINDS["WorkerCrashed"] = WorkerCrashed
 
 
+Entry = Callable[[Any, dict[str, Any]], None]
+
+
 class ScopeRunner:
-    def __init__(self, settings: Any, *, one_shot: bool = False):
+    def __init__(self, settings: Any, *, one_shot: bool = False, entry: Entry | None = None):
         """`one_shot`: this process runs one job and exits (the CLI), so the forkserver preloads only
-        what the first scores need; long-running fronts preload the chart libraries too."""
+        what the first scores need; long-running fronts preload the chart libraries too. `entry` is
+        what the worker process runs, `(conn, job)`: a module-level function (the worker imports it),
+        `bot.scoping.job.job_main` unless given."""
         self.settings = settings
         self.preload = _preload(one_shot)
+        self.entry: Entry = entry or run_job
         self._ctx: Any = None
         self._lock = threading.Lock()
         self._active: set[Any] = set()
-        self._debug_hook: str | None = None  # tests only: "exit" | "sleep" | "alloc"
 
     # Lifecycle ---------------------------------------------------------------------------
     def _context(self):
@@ -110,13 +115,12 @@ class ScopeRunner:
             "scope": self.settings.scope.model_dump(),
             "hours_per_day": self.settings.estimate_defaults.hours_per_day,
             "memory_limit_mb": self.settings.scope.memory_limit_mb,
-            "hook": self._debug_hook,
         }
         size = len(request.data) if request.data is not None else None
         log.info("scope job %s start bytes=%s timeout=%.0fs", job_id, size, limit)
         started = time.monotonic()
         parent, child = ctx.Pipe(duplex=True)
-        proc = ctx.Process(target=_entry, args=(child, job), name=f"scope-{job_id}", daemon=True)
+        proc = ctx.Process(target=self.entry, args=(child, job), name=f"scope-{job_id}", daemon=True)
         try:
             proc.start()
             with self._lock:
@@ -253,7 +257,7 @@ def _forkserver(preload: list[str]) -> Any:
     return ctx
 
 
-def _entry(conn: Any, job: dict[str, Any]) -> None:
+def run_job(conn: Any, job: dict[str, Any]) -> None:
     """Runs in the worker; bot.scoping.job is already imported there (forkserver preload)."""
     from bot.scoping.job import job_main
 

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ConfigError
-from bot.yamlfile import read_mapping
+from bot.yamlfile import config_error, read_mapping
 
 
 class Skill(BaseModel):
@@ -74,12 +74,7 @@ def load_skill(path: Path) -> Skill:
     try:
         skill = Skill.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            allowed = ", ".join(Skill.model_fields)
-            raise ConfigError(f"skill card {path.name}: unknown key '{key}' (allowed: {allowed}).") from None
-        raise ConfigError(f"skill card {path.name}: '{key}': {err['msg']}.") from None
+        raise config_error(exc, f"skill card {path.name}", Skill) from None
     if skill.estimate is not None:
         from bot.scoping.estimate import validate_estimate_block
 

@@ -3,35 +3,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.common import Guard, check_cooldown, in_dm, reply_pages, uid
-from bot.discord.render import MESSAGE_LIMIT, defang, paginate
+from bot.discord.answers import ask_core
+from bot.discord.common import Guard, check_cooldown, in_dm, reply_pages
+from bot.discord.front import Front
 from bot.discord.views import feedback_view
 from bot.render import answer_text
 
-if TYPE_CHECKING:
-    from bot.discord.bot import MlBot
-
-
-def answer_pages(result: dict[str, Any]) -> tuple[list[str], discord.ui.View | None]:
-    """The answer as message pages (citations never split) and the feedback buttons for the last page."""
-    pages = paginate(defang(answer_text(result)), MESSAGE_LIMIT) or ["(no answer)"]
-    return pages, feedback_view(result.get("answer_id"), result.get("conversation_id"))
-
-
-async def ask_core(bot: MlBot, question: str, user: discord.abc.User, *, private: bool,
-                   conversation_id: str | None = None) -> dict[str, Any]:
-    return await bot.in_thread(bot.core.ask, question, user_id=uid(user), private=private,
-                               conversation_id=conversation_id)
-
 
 class AskCog(commands.Cog):
-    def __init__(self, bot: MlBot):
+    def __init__(self, bot: Front):
         self.bot = bot
 
     @app_commands.command(name="ask", description="A cited answer from the guides: rates, IP and contracts, "
@@ -43,8 +27,8 @@ class AskCog(commands.Cog):
                   private: bool = False) -> None:
         async with Guard(interaction) as guard:
             private = private or in_dm(interaction)
-            await guard.defer(ephemeral=private)
             await check_cooldown(self.bot, interaction.user, "ask", self.bot.settings.discord.ask_cooldown_seconds)
+            await guard.defer(ephemeral=private)  # after the cooldown: a refusal never shows a public placeholder
             result = await ask_core(self.bot, question, interaction.user, private=private)
             if result.get("private") and not private:
                 await guard.make_private()  # the core keeps this topic private: no public answer

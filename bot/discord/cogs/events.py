@@ -9,29 +9,25 @@ Answers the core marks private (rates) go to DMs, never to the channel.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import discord
 from discord.ext import commands
 
-from bot.discord.cogs.ask import answer_pages, ask_core
-from bot.discord.cogs.scope import (
+from bot.discord.answers import answer_pages, ask_core
+from bot.discord.common import check_cooldown, error_text
+from bot.discord.front import Front
+from bot.discord.render import NO_MENTIONS, strip_bot_mention, thread_name
+from bot.discord.scoping import (
     CSV_SUFFIXES,
     TARGET_WAIT_SECONDS,
     check_csv_attachment,
-    needs_target,
     parse_target,
     read_capped,
     scope_job,
     scope_payload,
 )
-from bot.discord.common import check_cooldown, error_text
-from bot.discord.render import NO_MENTIONS, clip, strip_bot_mention
 from bot.discord.views import conversation_of
-from bot.errors import InputError, NotFound
-
-if TYPE_CHECKING:
-    from bot.discord.bot import MlBot
+from bot.errors import TargetNeeded
 
 log = logging.getLogger("bot.discord.events")
 
@@ -41,7 +37,7 @@ DM_CLOSED = ("🔒 I keep rate questions private, but I can't DM you (your DMs a
 
 
 class EventsCog(commands.Cog):
-    def __init__(self, bot: MlBot):
+    def __init__(self, bot: Front):
         self.bot = bot
         self._awaiting_target: set[int] = set()
 
@@ -102,7 +98,7 @@ class EventsCog(commands.Cog):
         if conversation is None and self.bot.settings.discord.thread_answers \
                 and isinstance(message.channel, discord.TextChannel):
             try:
-                thread = await message.create_thread(name=clip(question, 90))
+                thread = await message.create_thread(name=thread_name(question))
                 destination, reply_to, conversation = thread, None, f"dt{thread.id}"
             except discord.HTTPException as exc:
                 log.warning("could not start a thread status=%s; answering in the channel", exc.status)
@@ -171,8 +167,8 @@ class EventsCog(commands.Cog):
                 result = await scope_job(self.bot, message.author, data=data, filename=attachment.filename,
                                          target=target, budget=None, edit=edit, seconds_left=lambda: no_token_limit)
                 break
-            except InputError as exc:
-                if target is not None or isinstance(exc, NotFound) or not needs_target(exc):
+            except TargetNeeded as exc:
+                if target is not None:
                     raise
                 target = await self._ask_target(message, status, exc)
                 if target is None:
@@ -181,7 +177,7 @@ class EventsCog(commands.Cog):
         await message.channel.send(allowed_mentions=NO_MENTIONS, **scope_payload(result)())
         await status.edit(content="✅ Scope done (below). `/quote` prices it.", allowed_mentions=NO_MENTIONS)
 
-    async def _ask_target(self, message: discord.Message, status: discord.Message, exc: InputError) -> str | None:
+    async def _ask_target(self, message: discord.Message, status: discord.Message, exc: TargetNeeded) -> str | None:
         """Ask which column to predict and wait for the answer (the CSV stays in memory meanwhile)."""
         author, channel = message.author, message.channel
         await status.edit(content=f"⚠️ {exc.message}\n\n**Which column should I predict?** Reply with its name "

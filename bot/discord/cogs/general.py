@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.common import Guard, reply, reply_pages, uid
+from bot.discord.front import Front
 from bot.render import help_text
-
-if TYPE_CHECKING:
-    from bot.discord.bot import MlBot
 
 MENTION_HELP = ("\n\nYou can also mention me with a question, reply to one of my answers to follow up, "
                 "or DM me: a question, or a CSV file to scope (add `target=COLUMN` as the message text).")
 
 
 class GeneralCog(commands.Cog):
-    def __init__(self, bot: MlBot):
+    def __init__(self, bot: Front):
         self.bot = bot
 
     @app_commands.command(name="help", description="What I do and the commands.")

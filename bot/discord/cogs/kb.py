@@ -9,26 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.discord.common import Guard, reply, reply_pages
+from bot.discord.front import Front
 from bot.discord.jobs import Progress
 from bot.discord.render import safe_filename, shown
 from bot.errors import Forbidden, InputError, LimitExceeded
 from bot.render import ingest_text, kb_list_text
 from bot.textsafe import cut
 
-if TYPE_CHECKING:
-    from bot.discord.bot import MlBot
-
 log = logging.getLogger("bot.discord.kb")
 
 
-def refusal(bot: MlBot, user_id: int, guild: discord.Guild | None) -> str | None:
+def refusal(bot: Front, user_id: int, guild: discord.Guild | None) -> str | None:
     """Why this user may not change the knowledge base here (None when allowed)."""
     if guild is None:
         return "knowledge-base changes are only accepted in a server, not in DMs."
@@ -48,7 +46,7 @@ def _ingest_progress(stage: str, info: dict) -> str | None:
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
 class KnowledgeCog(commands.GroupCog, group_name="kb", group_description="The knowledge base (changes: bot owners only)."):
-    def __init__(self, bot: MlBot):
+    def __init__(self, bot: Front):
         self.bot = bot
         super().__init__()
 
@@ -79,25 +77,19 @@ class KnowledgeCog(commands.GroupCog, group_name="kb", group_description="The kn
             await self._require_owner(interaction)
             cfg = self.bot.settings.ingest
             name = safe_filename(file.filename, "guide.md")
-            suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
-            if suffix not in {e.lower() for e in cfg.extensions}:
+            if Path(name).suffix.lower() not in {e.lower() for e in cfg.extensions}:
                 raise InputError(f"{shown(file.filename, 60)} is not a guide format I can read.",
                                  hint=f"Use one of {', '.join(cfg.extensions)}.")
             limit = int(cfg.max_file_mb * 1024 * 1024)
-            if file.size > limit:
+            if file.size > limit:  # before a single byte is downloaded
                 raise LimitExceeded(f"the file is {file.size / 1048576:.1f} MB, over the {cfg.max_file_mb:g} MB limit.")
             data = await file.read()
-            if len(data) > limit:
-                raise LimitExceeded(f"the file is over the {cfg.max_file_mb:g} MB limit.")
-            folder = self.bot.settings.data_dir / "guides"
-            path = folder / name
-            await self.bot.in_store(_write, path, data)
             progress = self._progress(interaction)
             try:
-                result = await self.bot.in_thread(self.bot.core.ingest, [path], progress=progress)
+                result = await self.bot.in_thread(self.bot.core.kb_add, name, data, progress=progress)
             finally:
                 await progress.close()
-            log.info("kb add bytes=%d", len(data))
+            log.info("kb add bytes=%d dropped=%d", len(data), len(result.get("dropped", [])))
             await reply_pages(interaction, ingest_text(result), ephemeral=True)
 
     @app_commands.command(name="remove", description="Remove a guide from the knowledge base. Owners only.")
@@ -134,9 +126,3 @@ class KnowledgeCog(commands.GroupCog, group_name="kb", group_description="The kn
                 await progress.close()
             await reply_pages(interaction, ingest_text(result), ephemeral=True)
 
-
-def _write(path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)

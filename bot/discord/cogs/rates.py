@@ -4,64 +4,29 @@ server can also be sent to the user's DMs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.common import Guard, check_cooldown, in_dm, reply, uid
-from bot.discord.render import COLOR_PRIVATE, group_embeds, make_embed, text_embeds, text_file
-from bot.discord.views import PrivateResultView
+from bot.discord.common import Guard, check_cooldown, uid
+from bot.discord.front import Front
+from bot.discord.private import DM_CONTEXTS, send_private, share_payload
+from bot.discord.render import text_file
 from bot.rates.cards import ENGAGEMENTS, SENIORITIES, SPECIALTIES
 from bot.textsafe import cut, display_cell
-
-if TYPE_CHECKING:
-    from bot.discord.bot import MlBot
 
 Seniority = Literal[SENIORITIES]  # type: ignore[valid-type]
 Specialty = Literal[SPECIALTIES]  # type: ignore[valid-type]
 Engagement = Literal[ENGAGEMENTS]  # type: ignore[valid-type]
-DM_CONTEXTS = {"guilds": True, "dms": True, "private_channels": True}
-
-
-async def send_private(interaction: discord.Interaction, text: str, *, title: str,
-                       files: Callable[[], list[discord.File]] | None = None,
-                       share: Callable[[], dict[str, Any]] | None = None) -> None:
-    """A private result as embeds (paged within every limit), with the share and DM-copy buttons."""
-    groups = group_embeds(text_embeds(text, title=title, color=COLOR_PRIVATE))
-
-    def private_payload() -> dict[str, Any]:
-        payload: dict[str, Any] = {"embeds": groups[0]}
-        if files is not None:
-            payload["files"] = files()
-        return payload
-
-    view = None
-    if not in_dm(interaction):
-        view = PrivateResultView(interaction.user.id, private_payload=private_payload, share_payload=share,
-                                 in_guild=True)
-    for i, embeds in enumerate(groups):
-        last = i == len(groups) - 1
-        await reply(interaction, embeds=embeds, files=files() if (last and files) else (), ephemeral=True,
-                    view=view if last else None)
-
-
-def _share(markdown: str, title: str, user: discord.abc.User) -> Callable[[], dict[str, Any]]:
-    def make() -> dict[str, Any]:
-        embed = make_embed(title=title, description=markdown, footer=f"Shared by {cut(display_cell(user.display_name, 60), 60)}")
-        return {"embeds": [embed]}
-    return make
-
-
 class RatesCog(commands.Cog):
-    def __init__(self, bot: MlBot):
+    def __init__(self, bot: Front):
         self.bot = bot
 
     async def _regions(self) -> list[str]:
         try:
-            return await self.bot.in_store(lambda: self.bot.core.ratebook.known_regions())
+            return await self.bot.in_store(self.bot.core.known_regions)
         except Exception:  # noqa: BLE001 - autocomplete must answer; the command reports real errors
             return []
 
@@ -77,12 +42,12 @@ class RatesCog(commands.Cog):
         from bot.rates.render import rate_markdown, rate_share_markdown
 
         async with Guard(interaction) as guard:
-            await guard.defer(ephemeral=True)
             await check_cooldown(self.bot, interaction.user, "rate", self.bot.settings.discord.ask_cooldown_seconds)
+            await guard.defer(ephemeral=True)
             result = await self.bot.in_thread(self.bot.core.rate, region=region, seniority=seniority,
                                               specialty=specialty, engagement=engagement)
             await send_private(interaction, rate_markdown(result), title="Market rates",
-                               share=_share(rate_share_markdown(result), "Market rates", interaction.user))
+                               share=share_payload(rate_share_markdown(result), "Market rates", interaction.user))
 
     @rate.autocomplete("region")
     async def _region_autocomplete(self, interaction: discord.Interaction, current: str):
@@ -136,12 +101,12 @@ class RatesCog(commands.Cog):
                 return [text_file(markdown, name)]
 
             await send_private(interaction, markdown, title="Quote", files=files,
-                               share=_share(quote_share_markdown(result), "Project plan", interaction.user))
+                               share=share_payload(quote_share_markdown(result), "Project plan", interaction.user))
 
     @quote.autocomplete("scope")
     async def _scope_autocomplete(self, interaction: discord.Interaction, current: str):
         try:
-            scopes = await self.bot.in_store(self.bot.core.store.list_scopes, uid(interaction.user), 25)
+            scopes = await self.bot.in_store(self.bot.core.list_scopes, uid(interaction.user), 25)
         except Exception:  # noqa: BLE001
             return []
         out = []
