@@ -17,7 +17,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -29,6 +28,7 @@ from bot.knowledge.conversation import Turn
 from bot.knowledge.embeddings import encode
 from bot.knowledge.retrieve import Hit
 from bot.knowledge.spelling import Speller, model_words
+from bot.lazy import lazy
 from bot.textsafe import cut
 
 log = logging.getLogger(__name__)
@@ -300,7 +300,7 @@ class Asker:
                     places.append(about)
         return Parts(corpus.generation, Speller(corpus.texts + headings, known), vocab, places)
 
-    @cached_property
+    @lazy
     def _rate_book(self):
         from bot.rates.cards import RateBook
 
@@ -343,7 +343,7 @@ class Asker:
 
         return rewrite_follow_up(self._chat, question, before)
 
-    @cached_property
+    @lazy
     def _chat(self):
         from bot.knowledge.llm import chat_model
 
