@@ -94,6 +94,7 @@ class Retrieval(_Section):
 
 class DeclineWeights(_Section):
     dense: float = Field(1.0, ge=-10, le=10)
+    sentence: float = Field(0.0, ge=-10, le=10)
     lexical: float = Field(0.6, ge=-10, le=10)
     route: float = Field(0.0, ge=-10, le=10)
     unknown: float = Field(-0.3, ge=-10, le=10)
@@ -105,6 +106,7 @@ class Decline(_Section):
     follow_up_threshold: float = Field(0.5, ge=-10, le=10)
     remit_margin: float = Field(0.03, ge=-1, le=1)
     follow_up_remit_margin: float = Field(0.2, ge=-1, le=1)
+    follow_up_subject_words: int = Field(2, ge=0, le=20)
     min_remit_route: float = Field(0.2, ge=-1, le=1)
     clause_words: int = Field(3, ge=1, le=50)
 

@@ -12,7 +12,7 @@ Each question is probed on its own (Asker.probe: the measures `ask` decides on).
 1. remit_margin: the gap by which a card of questions to decline beats every answering skill. It is
    put halfway between the largest gap of an answerable question and the next gap of a question to
    decline above it (the widest margin that declines no answerable question of the set).
-2. weights and threshold: a logistic regression of answerable vs to-decline on the four evidence
+2. weights and threshold: a logistic regression of answerable vs to-decline on the five evidence
    measures of the questions the remit margin lets through; the threshold is halfway between the
    lowest score of an answerable question (allowing `--max-false` of them below) and the highest score
    of a question to decline beneath it.
@@ -44,7 +44,7 @@ from bot.config import load_settings  # noqa: E402
 from bot.knowledge.decide import Evidence  # noqa: E402
 
 REMIT = ("off_topic", "outside_remit", "injection")
-FEATURES = ("dense", "lexical", "route", "unknown")
+FEATURES = ("dense", "sentence", "lexical", "route", "unknown")
 
 
 def items(dev: Path) -> list[dict]:
@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     follow_margin = max(midpoint_above(gaps_ok, gaps_off), margin) if gaps_ok else margin
     missed = [t["id"] for t in turns if t["gap"] is not None and t["label"] == "remit" and t["gap"] <= follow_margin]
     print(f"\n4. follow_up_remit_margin = {follow_margin:.3f} on {len(gaps_ok)} answerable and {len(gaps_off)} "
-          f"outside-remit follow-ups that refer back; outside-remit ones under it: {', '.join(missed) or 'none'}")
+          f"outside-remit follow-ups that refer back (fewer than follow_up_subject_words words of their own); "
+          f"outside-remit ones under it: {', '.join(missed) or 'none'}")
     turns = [t for t in turns if t["score"] is not None]
     pos = [t["score"] for t in turns if t["label"] == "answer"]
     neg = [t["score"] for t in turns if t["label"] == "coverage"]
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(their evidence has the context blended in): declines {len(false_f)} answerable "
           f"({', '.join(false_f) or 'none'}); answers {len(kept_f)} not covered ({', '.join(kept_f) or 'none'})")
 
-    values = {"dense": w[0], "lexical": w[1], "route": w[2], "unknown": w[3]}
+    values = dict(zip(FEATURES, (float(v) for v in w), strict=True))
     block = (f"  weights: {{{', '.join(f'{k}: {v:.3f}' for k, v in values.items())}}}\n"
              f"  threshold: {threshold:.3f}\n  follow_up_threshold: {follow:.3f}\n  remit_margin: {margin:.3f}\n"
              f"  follow_up_remit_margin: {follow_margin:.3f}\n  min_remit_route: {min_route:.3f}")
@@ -194,8 +195,9 @@ def follow_ups(core, dev: Path) -> list[dict]:
                 label = ("answer" if turn["expected"] == "answer" else
                          "remit" if turn.get("category") in REMIT else "coverage")
                 score = Evidence(**meta["evidence"]).score(core.settings) if "evidence" in meta else None
+                refers_back = meta.get("own_words", 0) < core.settings.decline.follow_up_subject_words
                 out.append({"id": f"{c['id']}.{n}", "label": label, "kind": meta.get("kind"), "score": score,
-                            "gap": meta.get("remit_gap")})
+                            "gap": meta.get("remit_gap") if refers_back else None})
     return out
 
 

@@ -70,7 +70,8 @@ class Asker:
         history = kb.store.turns(conversation_id, self.settings.conversations.max_turns) if conversation_id else []
         turn = conversation.interpret(parts.speller.correct(question), history, parts.vocab)
         gap = self._remit_gap(turn) if not skill and turn.kind in ("standalone", "context") else None
-        if gap is not None and decide.outside_remit(self.settings, gap, follow_up=turn.follow_up):
+        refers_back = turn.follow_up and turn.own_words < self.settings.decline.follow_up_subject_words
+        if gap is not None and decide.outside_remit(self.settings, gap, follow_up=refers_back):
             result, answer_meta = self._decline(None, [], "remit"), {"remit_gap": gap}  # whatever came before
         else:
             if self.settings.answer.mode == "llm":
@@ -176,7 +177,17 @@ class Asker:
         hits = self._order(ranked, self._places(turn, parts), turn.changed, parts.vocab)[:k]
         route = route or kb.router.route(qvec)
         unknown = decide.unknown_share(turn.search_text, kb.retriever.corpus().bm25.postings)
-        return ranked, hits, decide.evidence(hits, route, unknown)
+        return ranked, hits, decide.evidence(hits, route, unknown, self._best_sentence(hits, qvec))
+
+    def _best_sentence(self, hits: list[Hit], qvec) -> float:
+        """The best cosine of one sentence of the top passages to the question (vectors cached per chunk,
+        and the extractive answer reads the same ones)."""
+        best = -1.0
+        for hit in hits[:3]:
+            sentences = [s for _, s in split_sentences(hit.text)]
+            if sentences:
+                best = max(best, float((self.kb.sentence_vectors.get(hit.id, sentences) @ qvec).max()))
+        return best
 
     @staticmethod
     def _places(turn: Turn, parts: Parts) -> list[str]:

@@ -53,6 +53,12 @@ _PHRASE = {"place": "in {}", "platform": "on {}", "seniority": "at {} level", "s
 
 _THE_PLACES = frozenset(["united kingdom", "united states", "netherlands", "european union", "uae"])
 
+# Acknowledgements and interjections at either end of a line carry no question ("fine. what should my
+# SOW include?", "who owns it though"): they are taken off before the line is read.
+_CHATTER_START = re.compile(r"^\W*((ok(ay)?|fine|cool|great|thanks|thank you|thx|ty|lol|haha|hmm+|alright|right|"
+                            r"sure|yeah|yep|got it|nice|perfect|understood|noted)\b[\s.,!:;-]*)+", re.I)
+_CHATTER_END = re.compile(r"[\s,]+(though|tho|lol|btw|then|thanks|thx|pls|please)\W*$", re.I)
+
 Rewrite = Callable[[str, str], str | None]  # (follow-up, the question it follows) -> standalone question
 
 
@@ -68,6 +74,7 @@ class Turn:
     previous: dict[str, Any] = field(default_factory=dict)  # the meta of the turn it follows
     rewritten: bool = False
     by_model: bool = False
+    own_words: int = 0  # a follow-up's content words of its own (not slots, fillers, nor the earlier question's)
 
     @property
     def search_text(self) -> str:
@@ -90,7 +97,7 @@ class Turn:
         """What later turns need of this one (the answer's part is added by the caller)."""
         return {"kind": self.kind, "standalone": self.standalone, "root": self.root, "slots": self.slots,
                 "changed": self.changed, "context": self.context, "rewritten": self.rewritten,
-                "by_model": self.by_model}
+                "by_model": self.by_model, "own_words": self.own_words}
 
 
 def last_state(history: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -106,8 +113,15 @@ def last_state(history: list[dict[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
+def without_chatter(text: str) -> str:
+    """The line without acknowledgements at its start and tags at its end (never emptied)."""
+    body = _CHATTER_END.sub("", _CHATTER_START.sub("", text)).strip()
+    return body if body and (words(body) or not words(text)) else text
+
+
 def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -> Turn:
     """The kind of turn and its standalone question (offline)."""
+    original, question = question, without_chatter(question)
     own_slots = vocab.slots(question)
     state = last_state(history)
     fresh = Turn("standalone", question, question, question, own_slots)
@@ -130,12 +144,13 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
                     rewritten=True)
     if mentions and not new_words:
         return Turn("slot", question, substitute(root, slots, vocab), root, **base, rewritten=True)
-    if _FOLLOW_START.match(question) or (anaphora and len(new_words) <= 3) or not new_words:
+    if _FOLLOW_START.match(original) or _FOLLOW_START.match(question) or (anaphora and len(new_words) <= 3) \
+            or not new_words:
         carried = {k: v for k, v in slots.items() if k in CARRIED or k in own_slots}
         standalone = substitute(question, carried, vocab, replace=False)
         context = [substitute(root, slots, vocab), *list(state.get("context") or [])][:2]
         return Turn("context", question, standalone, question, carried, changed, context, state,
-                    rewritten=standalone != question)
+                    rewritten=standalone != question, own_words=len(new_words))
     return fresh
 
 

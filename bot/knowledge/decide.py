@@ -11,9 +11,10 @@ Two kinds, each said plainly:
   to other places).
 
 The evidence score (threshold `decline.threshold`, `decline.follow_up_threshold` for a follow-up) is a
-weighted sum of four measures of the question against the index (weights in
-config.yaml, fitted by evals/calibrate_ask.py on a development set): meaning (best cosine of a passage),
-shared words (idf-weighted share of the question's words in the top passage), closeness to a skill's
+weighted sum of five measures of the question against the index (weights in config.yaml, fitted by
+evals/calibrate_ask.py on a development set): meaning (best cosine of a passage, and of a single sentence
+of the top passages: a passage near the subject that answers something else has no sentence close to
+the question), shared words (idf-weighted share of the question's words in the top passage), closeness to a skill's
 example questions, and the share of the question's words that no guide contains.
 """
 
@@ -32,13 +33,15 @@ from bot.render import WHAT_I_DO
 @dataclass
 class Evidence:
     dense: float  # best cosine similarity of a passage to the question
+    sentence: float  # best cosine similarity of one sentence of the top passages to the question
     lexical: float  # idf-weighted share of the question's content words found in the top passage
     route: float  # similarity to the closest answering skill's example questions
     unknown: float  # share of the question's content words that no guide contains
 
     def score(self, settings: Settings) -> float:
         w = settings.decline.weights
-        return w.dense * self.dense + w.lexical * self.lexical + w.route * self.route + w.unknown * self.unknown
+        return (w.dense * self.dense + w.sentence * self.sentence + w.lexical * self.lexical + w.route * self.route
+                + w.unknown * self.unknown)
 
     def as_dict(self) -> dict[str, float]:
         return {k: round(v, 4) for k, v in asdict(self).items()}
@@ -63,9 +66,9 @@ def subjectless(question: str) -> bool:
     return all(is_number(w) or len(w) == 1 or w in _ARITHMETIC for w in words(question))
 
 
-def evidence(hits: list[Hit], route: Route, unknown: float) -> Evidence:
-    return Evidence(dense=max((h.dense for h in hits), default=0.0), lexical=hits[0].lexical if hits else 0.0,
-                    route=route.score, unknown=unknown)
+def evidence(hits: list[Hit], route: Route, unknown: float, sentence: float) -> Evidence:
+    return Evidence(dense=max((h.dense for h in hits), default=0.0), sentence=sentence,
+                    lexical=hits[0].lexical if hits else 0.0, route=route.score, unknown=unknown)
 
 
 def outside_remit(settings: Settings, gap: float, *, follow_up: bool = False) -> bool:
