@@ -131,6 +131,7 @@ class LLM(_Section):
 class Conversations(_Section):
     max_turns: int = Field(6, ge=1, le=50)
     context_weight: float = Field(0.5, ge=0, le=5)
+    previous_guide_boost: float = Field(0.3, ge=0, le=5)
     private_ttl_seconds: int = Field(3600, ge=1)
     ttl_days: int = Field(30, ge=1)
 

@@ -174,10 +174,18 @@ class Asker:
         kb, k = self.kb, self.settings.retrieval.top_k
         ranked = kb.retriever.search(turn.search_text, topics=card.topics if card else None, query_vector=qvec,
                                      k=k * 3)
+        if turn.kind == "context":  # a question about the same situation: the guides just cited first
+            ranked = self._prefer_previous(ranked, turn)
         hits = self._order(ranked, self._places(turn, parts), turn.changed, parts.vocab)[:k]
         route = route or kb.router.route(qvec)
         unknown = decide.unknown_share(turn.search_text, kb.retriever.corpus().bm25.postings)
         return ranked, hits, decide.evidence(hits, route, unknown, self._best_sentence(hits, qvec))
+
+    def _prefer_previous(self, hits: list[Hit], turn: Turn) -> list[Hit]:
+        """Passages of the guides the previous answer cited gain `conversations.previous_guide_boost`."""
+        cited = {source for source, _ in turn.previous.get("sources") or []}
+        boost = 1.0 + self.settings.conversations.previous_guide_boost
+        return sorted(hits, key=lambda h: -h.score * (boost if h.meta.get("source") in cited else 1.0))
 
     def _best_sentence(self, hits: list[Hit], qvec) -> float:
         """The best cosine of one sentence of the top passages to the question (vectors cached per chunk,
@@ -239,9 +247,12 @@ class Asker:
     # Composition ---------------------------------------------------------------------------------
     def _compose(self, turn: Turn, qvec, hits: list[Hit], card, user_id: str, notes: list[str],
                  parts: Parts) -> tuple[dict[str, Any], list[str]]:
-        """The answer without the sentences the previous answer showed (a follow-up adds, it does not
-        repeat), and a note for each changed detail the cited passages do not speak to."""
-        shown = set(turn.previous.get("shown") or []) if turn.follow_up else set()
+        """The answer without sentences about other places than the one asked for, nor (after a changed
+        detail or a "why?") the sentences the previous answer showed; and a note for each changed
+        detail the cited passages do not speak to."""
+        # A changed detail or a "why?" adds to the previous answer; a new question about the same situation
+        # may zoom in on a sentence shown before ("what goes in that caveat line?"), so it may repeat.
+        shown = set(turn.previous.get("shown") or []) if turn.kind in ("slot", "elaborate") else set()
         places = self._places(turn, parts)
 
         def keep(sentence: str) -> bool:

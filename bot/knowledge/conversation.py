@@ -37,6 +37,7 @@ _SWITCH = re.compile(r"\b(unrelated|different (question|topic|thing|q)|new (ques
                      r"back to)\b", re.I)
 _FOLLOW_START = re.compile(r"^\W*(and|but|or|also|so|then|what about|how about|what if|and if|if so|same|ok and|"
                            r"okay and|ok so|okay so|ok what|okay what|what else|instead|in that case)\b", re.I)
+_FOLLOW_END = re.compile(r"\b(too|as well|also|either)\W*$", re.I)
 _ELABORATE = re.compile(r"^\W*(why|how come|explain|elaborate|tell me more|more detail|more on that|go on|"
                         r"what do you mean|say more|expand|and\??$|really\??$|how so)\b", re.I)
 _ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|they|them|their|there|then|such|same|instead|"
@@ -128,7 +129,7 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
     if state is None or _SWITCH.search(question):
         return fresh
     root = str(state.get("root") or "")
-    root_words = set(words(root))
+    root_words = set(words(" ".join([root, *(state.get("context") or [])])))
     mentions = vocab.find(question)
     slot_words = set(words(" ".join(m.surface for m in mentions)))
     content = words(question)
@@ -143,15 +144,31 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
         return Turn("elaborate", question, substitute(root, slots, vocab), root, **base,
                     rewritten=True)
     if mentions and not new_words:
-        return Turn("slot", question, substitute(root, slots, vocab), root, **base, rewritten=True)
-    if _FOLLOW_START.match(original) or _FOLLOW_START.match(question) or (anaphora and len(new_words) <= 3) \
-            or not new_words:
+        back = _earlier_root(history, changed, root)  # "and if it's fixed price again?" goes back to it
+        if back is not None:
+            root = str(back["root"])
+            base.update(slots={**(back.get("slots") or {}), **own_slots}, context=list(back.get("context") or []))
+        return Turn("slot", question, substitute(root, base["slots"], vocab), root, **base, rewritten=True)
+    if _FOLLOW_START.match(original) or _FOLLOW_START.match(question) or _FOLLOW_END.search(question) \
+            or (anaphora and len(new_words) <= 3) or not new_words:
         carried = {k: v for k, v in slots.items() if k in CARRIED or k in own_slots}
         standalone = substitute(question, carried, vocab, replace=False)
         context = [substitute(root, slots, vocab), *list(state.get("context") or [])][:2]
         return Turn("context", question, standalone, question, carried, changed, context, state,
                     rewritten=standalone != question, own_words=len(new_words))
     return fresh
+
+
+def _earlier_root(history: list[dict[str, Any]], changed: dict[str, str], current: str) -> dict[str, Any] | None:
+    """An earlier question asked with one of the values a slot change brings back, if any."""
+    for turn in reversed(history):
+        meta = turn.get("meta") or {}
+        if meta.get("decline_reason") == "remit" or meta.get("kind") not in ("standalone", "context"):
+            continue
+        if meta.get("root") and meta["root"] != current and any(
+                (meta.get("slots") or {}).get(k) == v for k, v in changed.items()):
+            return meta
+    return None
 
 
 def with_model(turn: Turn, rewrite: Rewrite | None) -> Turn:
@@ -179,7 +196,8 @@ def substitute(text: str, slots: dict[str, str], vocab: Vocabulary, *, replace: 
         surface = value  # the canonical value: "german" and "Deutschland" both put in "germany"
         m = by_class.get(cls)
         if m is None:
-            inserts.append(_PHRASE.get(cls, "{}").format(surface))
+            phrase = "for a {}" if cls == "client" and value.endswith("client") else _PHRASE.get(cls, "{}")
+            inserts.append(phrase.format(surface))
         elif m.value != value and replace:
             start = m.start
             if cls == "place" and out[:start].lower().endswith("the ") and value not in _THE_PLACES:
