@@ -159,8 +159,10 @@ class Asker:
 
     def _query_vector(self, turn: Turn) -> np.ndarray:
         """The standalone question plus, for a follow-up rewritten offline, a share of the questions
-        it refers to (a model's rewrite stands on its own)."""
+        it refers to, and of a "why?" line's own words (a model's rewrite stands on its own)."""
         context = [] if turn.by_model else turn.context
+        if turn.kind == "elaborate" and turn.own_words:  # "why? the weights are the model": its words count
+            context = [turn.question, *context]
         vecs = encode(self.kb.embeddings, [turn.standalone, *context])
         query = vecs[0].copy()
         weight = self.settings.conversations.context_weight

@@ -142,7 +142,7 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
     anaphora = bool(_ANAPHORA.search(question))
     if _ELABORATE.match(question) and (len(new_words) <= 2 or anaphora) and not changed:
         return Turn("elaborate", question, substitute(root, slots, vocab), root, **base,
-                    rewritten=True)
+                    rewritten=True, own_words=len(new_words))
     if mentions and not new_words:
         back = _earlier_root(history, changed, root)  # "and if it's fixed price again?" goes back to it
         if back is not None:
