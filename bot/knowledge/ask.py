@@ -90,8 +90,8 @@ class Asker:
         result["private"] = private
         result["answer_id"] = kb.store.record_answer(
             user_id, "[private]" if private else question, result["skill"], result["sources"])
-        log.info("ask kind=%s skill=%s declined=%s reason=%s mode=%s sources=%d private=%s ms=%d", turn.kind,
-                 result["skill"], result["declined"], result["decline_reason"], result["mode"],
+        log.info("ask skill=%s kind=%s declined=%s reason=%s mode=%s sources=%d private=%s ms=%d", result["skill"],
+                 turn.kind, result["declined"], result["decline_reason"], result["mode"],
                  len(result["sources"]), private, (time.monotonic() - started) * 1000)
         return result
 
@@ -106,33 +106,39 @@ class Asker:
         return question
 
     def _answer(self, turn: Turn, skill: str | None, user_id: str, parts: Parts) -> tuple[dict[str, Any], dict]:
+        """Route, retrieve, decide and compose; a private skill's question stays private even when declined."""
+        card, result, meta = self._decided(turn, skill, user_id, parts)
+        result["_private"] = bool(card and card.private)
+        return result, meta
+
+    def _decided(self, turn: Turn, skill: str | None, user_id: str, parts: Parts):
         kb, settings = self.kb, self.settings
         qvec = self._query_vector(turn)
         previous_card = kb.skills.get(turn.previous.get("skill") or "") if turn.kind in ("slot", "elaborate") else None
         route = kb.router.route(qvec)
         card = kb.skills.require(skill) if skill else (previous_card or route.skill)
         if card is not None and card.declines:
-            return self._decline(None, [], "remit"), {}
+            return card, self._decline(None, [], "remit"), {}
         ranked, hits, ev = self._retrieve(turn, qvec, card, parts, route)
         places = self._places(turn, parts)
         name = card.name if card else None
         answer_meta: dict[str, Any] = {"evidence": ev.as_dict()}
         if turn.kind == "standalone" and decide.subjectless(turn.standalone):
-            return self._decline(name, [], "remit"), answer_meta  # only numbers: "whats 15% of 2400"
+            return card, self._decline(name, [], "remit"), answer_meta  # only numbers: "whats 15% of 2400"
         if not hits or not decide.relevant(settings, ev, follow_up=turn.follow_up):
-            return self._decline(name, hits, decide.irrelevant_reason(settings, ev)), answer_meta
+            return card, self._decline(name, hits, decide.irrelevant_reason(settings, ev)), answer_meta
         notes: list[str] = []
         missing, elsewhere = self._uncovered_place(places, ranked, parts, settings.retrieval.top_k)
         if missing and elsewhere:
-            return self._decline(name, hits, "coverage", detail=f"The guides do not cover {missing.title()}"), answer_meta
+            detail = f"The guides do not cover {missing.title()}"
+            return card, self._decline(name, hits, "coverage", detail=detail), answer_meta
         if missing:
             notes.append(f"The guides say nothing specific to {missing.title()}; this is what they say in general.")
         if turn.kind == "elaborate":
             hits = self._previous_sections(turn, qvec) + [h for h in hits if not self._in_previous(turn, h)]
         result, shown = self._compose(turn, qvec, hits, card, user_id, notes, parts)
         answer_meta.update(shown=shown, sources=[[s["source"], s["section"]] for s in result["sources"]])
-        result["_private"] = bool(card and card.private)
-        return result, answer_meta
+        return card, result, answer_meta
 
     # Vectors and retrieval -----------------------------------------------------------------------
     def _remit_gap(self, turn: Turn) -> float:
