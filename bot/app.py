@@ -139,7 +139,8 @@ class Core:
               target: str | None = None, task: str = "auto", budget: float | None = None,
               rate: float | None = None, unit: str = "day", currency: str = "GBP",
               user_id: str = "local", progress: Progress | None = None,
-              timeout: float | None = None, cv: str = "auto", chart: bool = True) -> dict[str, Any]:
+              timeout: float | None = None, cv: str = "auto", chart: bool = True,
+              frame: str = "auto") -> dict[str, Any]:
         """Run a scope in an isolated worker; store the report (never the data) under an id for the user.
 
         Returns {"report": <scope JSON>, "chart_png": bytes | None, "scope_id": str}.
@@ -155,7 +156,7 @@ class Core:
         request = ScopeRequest(
             path=str(path) if path else None, data=data, filename=filename or (path.name if path else "upload.csv"),
             target=target, task=task, budget=budget, rate=rate, unit=unit, currency=currency,
-            estimate=self._estimate_block(), cv=cv, chart=chart,
+            estimate=self._estimate_block(), cv=cv, chart=chart, frame=frame,
         )
         started = time.monotonic()
         result = self.scoper.run(request, progress=progress, timeout=timeout)
@@ -168,7 +169,9 @@ class Core:
 
     def _estimate_block(self) -> dict[str, Any] | None:
         card = self.skills.get("scoping") if self.skills else None
-        return card.estimate if card is not None else None
+        if card is None or card.estimate is None:
+            return None
+        return card.estimate.model_dump(mode="json")  # plain data for the worker; validated again there
 
     def latest_scope(self, user_id: str) -> tuple[str, dict[str, Any]] | None:
         return self.store.latest_scope(str(user_id))

@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cv", choices=["auto", "kfold", "time", "group"], default="auto",
                    help="validation: auto (time-ordered or grouped when the data says so, else shuffled k-fold) "
                         "or force one")
+    p.add_argument("--frame", choices=["auto", "tabular", "forecasting", "text", "recommender"], default="auto",
+                   help="project frame: auto (detected from the data) or force one")
     p.add_argument("--budget", type=_positive, help="seconds for baselines (default from config)")
     p.add_argument("--rate", type=_positive, help="your rate, to add a quote range")
     p.add_argument("--unit", choices=["hour", "day"], default="day")
@@ -227,7 +229,8 @@ def cmd_scope(args, core) -> int:
 
     result = core.scope(path=Path(args.file), target=args.target, task=args.task, budget=args.budget,
                         rate=args.rate, unit=args.unit, currency=args.currency, user_id=args.user,
-                        progress=_stderr_progress(args), cv=args.cv, chart=bool(args.plot))
+                        progress=_stderr_progress(args), cv=args.cv, chart=bool(args.plot),
+                        frame=args.frame)
     if args.plot and result.get("chart_png"):
         from bot.terminal import write_chart
 

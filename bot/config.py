@@ -136,6 +136,43 @@ class Conversations(_Section):
     ttl_days: int = Field(30, ge=1)
 
 
+class LeakChecks(_Section):
+    """Leakage thresholds (scope.leakage), calibrated by evals/calibrate_leaks.py. Skill: 0 = base rate,
+    1 = perfect (2*AUC-1, rescaled balanced accuracy, R2) of one column alone on held-out rows."""
+
+    alone_skill: float = Field(0.98, gt=0, le=1)
+    near_copy_corr: float = Field(0.99, gt=0, le=1)
+    pure_share: float = Field(0.9, gt=0.5, le=1)
+    pure_min_rows: int = Field(10, ge=1)
+    pure_coverage: float = Field(0.1, gt=0, le=1)
+    pure_ratio: float = Field(5.0, ge=1)
+    dominance_skill: float = Field(0.9, gt=0, le=1)
+    dominance_ratio: float = Field(1.5, ge=1)
+    id_skill: float = Field(0.2, gt=0, le=1)
+    id_z: float = Field(8.0, gt=0)
+    sample_rows: int = Field(50_000, ge=1000)
+
+
+class StructureChecks(_Section):
+    """When time order matters for validation (scope.structure), calibrated by evals/calibrate_leaks.py."""
+
+    time_skill: float = Field(0.05, ge=0, le=1)
+    time_z: float = Field(6.0, gt=0)
+
+
+class FrameChecks(_Section):
+    """Project-frame detection (scope.frames, bot/scoping/frames.py), calibrated by evals/calibrate_frames.py."""
+
+    rare_positive_share: float = Field(0.02, gt=0, lt=0.5)
+    min_timestamps: int = Field(20, ge=3)
+    regular_share: float = Field(0.7, gt=0, le=1)
+    series_coverage: float = Field(0.3, gt=0, le=1)
+    min_entities: int = Field(20, ge=2)
+    min_per_entity: float = Field(2.0, ge=1)
+    pair_unique: float = Field(0.9, gt=0, le=1)
+    rating_levels: int = Field(11, ge=2)
+
+
 class Scope(_Section):
     budget_seconds: float = Field(20, gt=0, le=3600)
     hard_timeout_seconds: float = Field(180, gt=0, le=7200)
@@ -152,6 +189,9 @@ class Scope(_Section):
     random_state: int = 0
     selection_sample_rows: int = Field(20_000, ge=500)
     keep_reports_days: int = Field(90, ge=1)
+    leakage: LeakChecks = LeakChecks()
+    structure: StructureChecks = StructureChecks()
+    frames: FrameChecks = FrameChecks()
 
 
 class EstimateDefaults(_Section):

@@ -89,7 +89,8 @@ class Console:
     def _cmd_scope(self, rest: str):
         from bot.scoping.render import scope_markdown
 
-        args, opts = _parse(rest, {"target", "budget", "rate", "unit", "currency", "task", "cv", "public", "plot"})
+        args, opts = _parse(rest, {"target", "budget", "rate", "unit", "currency", "task", "cv", "public", "plot",
+                                    "frame"})
         if len(args) != 1:
             raise UsageError("give one CSV path.", hint="Example: /scope data/clients.csv target=churned")
         result = self.core.scope(
@@ -97,6 +98,7 @@ class Console:
             budget=_num(opts, "budget"), rate=_num(opts, "rate"), unit=opts.get("unit", "day"),
             currency=opts.get("currency", "GBP"), user_id=self.user_id,
             progress=self._progress, cv=opts.get("cv", "auto"), chart=bool(opts.get("plot")),
+            frame=opts.get("frame", "auto"),
         )
         text = scope_markdown(result["report"]) + f"\n\nScope id: {result['scope_id']} (use it with /quote)."
         if opts.get("plot") and result.get("chart_png"):

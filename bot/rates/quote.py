@@ -47,8 +47,9 @@ TASK_LABELS = {"binary": "binary classification", "multiclass": "multiclass clas
 METRIC_LABELS = {
     "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "average_precision": "PR-AUC", "f1": "F1", "f1_macro": "F1 (macro)",
     "accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "r2": "R²", "rmse": "RMSE", "mae": "MAE",
+    "wape": "WAPE", "mase": "MASE",
 }
-LOWER_IS_BETTER = {"rmse", "mae"}
+LOWER_IS_BETTER = {"rmse", "mae", "wape", "mase"}
 
 IP_GUIDES = ["knowledge/ip/background-foreground-ip.md", "knowledge/ip/ml-assets-ownership.md"]
 ML_ASSETS = ["application code", "trained model weights", "training pipeline", "training data and its processing",
@@ -311,7 +312,8 @@ def _success_criteria(report: dict[str, Any]) -> list[str]:
         if isinstance(cv, dict):
             cv = cv.get("name") or cv.get("kind") or cv.get("method") or cv.get("description")
         how = f" with {display_cell(cv, 60)}" if isinstance(cv, str) and cv else ""
-        direction = "lower is better" if metric in LOWER_IS_BETTER else "higher is better"
+        lower = report.get("higher_is_better") is False or metric in LOWER_IS_BETTER
+        direction = "lower is better" if lower else "higher is better"
         out.append(f"Headline metric: {label} ({direction}), measured{how} on data the model did not train on.")
     else:
         out.append("Headline metric: to agree with the client before work starts.")

@@ -84,9 +84,10 @@ class CVResult:
         vals = [f[metric] for f in self.fold_scores if metric in f and np.isfinite(f[metric])]
         return float(np.std(vals)) if vals else float("nan")
 
-    def summary(self, task: str) -> dict[str, dict[str, float | None]]:
+    def summary(self, metrics: str | tuple[str, ...]) -> dict[str, dict[str, float | None]]:
+        """Mean and spread of each metric: `metrics` is a task (its METRICS) or the names themselves."""
         out = {}
-        for m in METRICS[task]:
+        for m in METRICS[metrics] if isinstance(metrics, str) else metrics:
             mean, std = self.mean(m), self.std(m)
             out[m] = {"mean": round(mean, 4) if np.isfinite(mean) else None,
                       "std": round(std, 4) if np.isfinite(std) else None}
@@ -96,12 +97,19 @@ class CVResult:
 # Candidates --------------------------------------------------------------------------------
 
 
-def candidates(n_rows: int, n_features: int, task: str, n_classes: int = 2) -> list[ModelSpec]:
-    """The models to try, cheapest first; the first four are the baselines named in the report."""
+def candidates(n_rows: int, n_features: int, task: str, n_classes: int = 2, text: bool = False) -> list[ModelSpec]:
+    """The models to try, cheapest first; the first four are the baselines named in the report.
+
+    With text columns (the text frame), TF-IDF + linear models come right after the linear baseline."""
     small = n_rows <= 3000
     specs = [
         ModelSpec("dummy", "dummy"),
         ModelSpec("linear", "linear", {"C": 1.0}),
+    ]
+    if text:
+        specs += [ModelSpec("tfidf_linear", "text", {"C": 1.0 if task == "regression" else 10.0}),
+                  ModelSpec("tfidf_linear_c2", "text", {"C": 2.0 if task != "regression" else 0.2})]
+    specs += [
         ModelSpec("hist_gradient_boosting", "hgb", _hgb_default(n_rows, n_classes if task == "multiclass" else 1)),
         ModelSpec("random_forest", "rf", {"n_estimators": 60,
                                           "max_features": "sqrt" if task != "regression" else 0.5,
@@ -151,6 +159,10 @@ def make_estimator(spec: ModelSpec, task: str, categorical: np.ndarray, random_s
     p = dict(spec.params)
     if spec.family == "dummy":
         return DummyClassifier(strategy="prior") if classify else DummyRegressor(strategy="mean")
+    if spec.family == "text":
+        from bot.scoping.text import make_text_estimator
+
+        return make_text_estimator(p, task, categorical, random_state)
     if spec.family == "linear":
         parts = []
         if num_idx:
@@ -168,9 +180,11 @@ def make_estimator(spec: ModelSpec, task: str, categorical: np.ndarray, random_s
     # Trees: ordinal codes for categories (bounded), numbers as they are (NaN handled natively)
     prep = None
     if cat_idx:
+        # boosting's native categorical splits take at most max_bins categories per feature
+        max_cat = min(ORDINAL_MAX, p.get("max_bins", 255)) if spec.family == "hgb" else ORDINAL_MAX
         prep = ColumnTransformer(
             [("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
-                                    encoded_missing_value=np.nan, max_categories=ORDINAL_MAX), cat_idx)],
+                                    encoded_missing_value=np.nan, max_categories=max_cat), cat_idx)],
             remainder="passthrough")
     mask = np.array([True] * len(cat_idx) + [False] * len(num_idx)) if cat_idx else None
     if spec.family == "hgb" and len(categorical) > WIDE_FEATURES:
@@ -206,21 +220,24 @@ def make_estimator(spec: ModelSpec, task: str, categorical: np.ndarray, random_s
 
 
 def score_fold(task: str, y_true: np.ndarray, model: Any, X: np.ndarray, n_classes: int,
-               positive: int | None) -> dict[str, float]:
+               positive: int | None, weights: np.ndarray | None = None) -> dict[str, float]:
+    """Every metric of the task on one held-out fold; `weights` (classification) undo a sample that kept
+    every positive but only some negatives, so the scores estimate the full data's."""
     if task == "regression":
         pred = np.asarray(model.predict(X), dtype=np.float64)
         return {"r2": float(r2_score(y_true, pred)), "rmse": float(np.sqrt(mean_squared_error(y_true, pred))),
                 "mae": float(mean_absolute_error(y_true, pred))}
     proba = full_proba(model, X, n_classes)
     pred = proba.argmax(axis=1)
-    out = {"accuracy": float(accuracy_score(y_true, pred)),
-           "balanced_accuracy": float(balanced_accuracy_score(y_true, pred))}
+    w = weights
+    out = {"accuracy": float(accuracy_score(y_true, pred, sample_weight=w)),
+           "balanced_accuracy": float(balanced_accuracy_score(y_true, pred, sample_weight=w))}
     if task == "binary":
         pos = positive if positive is not None else 1
         truth = (y_true == pos).astype(int)
-        out["roc_auc"] = _safe(lambda: roc_auc_score(truth, proba[:, pos]))
-        out["pr_auc"] = _safe(lambda: average_precision_score(truth, proba[:, pos]))
-        out["f1"] = float(f1_score(truth, (pred == pos).astype(int), zero_division=0))
+        out["roc_auc"] = _safe(lambda: roc_auc_score(truth, proba[:, pos], sample_weight=w))
+        out["pr_auc"] = _safe(lambda: average_precision_score(truth, proba[:, pos], sample_weight=w))
+        out["f1"] = float(f1_score(truth, (pred == pos).astype(int), zero_division=0, sample_weight=w))
     else:
         out["f1_macro"] = float(f1_score(y_true, pred, average="macro", labels=np.arange(n_classes), zero_division=0))
         present = np.unique(y_true)
@@ -239,8 +256,8 @@ def full_proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
     return full
 
 
-def headline(task: str, scores: dict[str, float]) -> float:
-    return scores.get(HEADLINE[task], float("nan"))
+def headline(task: str, scores: dict[str, float], metric: str | None = None) -> float:
+    return scores.get(metric or HEADLINE[task], float("nan"))
 
 
 def _safe(fn: Callable[[], float]) -> float:
@@ -253,45 +270,71 @@ def _safe(fn: Callable[[], float]) -> float:
 # Cross-validation under a deadline -----------------------------------------------------------
 
 
-def run_cv(spec: ModelSpec, X: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], task: str,
-           categorical: np.ndarray, n_classes: int, positive: int | None, random_state: int,
-           deadline: float | None) -> CVResult:
+def run_folds(spec: ModelSpec, n_folds: int, score_fold_k: Callable[[int], dict[str, float]],
+              deadline: float | None) -> CVResult:
+    """Fold by fold (`score_fold_k(k)` fits and scores fold k); after a fold, stop when the rest cannot finish
+    before the deadline. Every frame's models run through here."""
     started = time.monotonic()
     folds: list[dict[str, float]] = []
-    for k, (tr, te) in enumerate(splits):
+    for k in range(n_folds):
         t0 = time.monotonic()
         try:
-            model = make_estimator(spec, task, categorical, random_state)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model.fit(X[tr], y[tr])
-                folds.append(score_fold(task, y[te], model, X[te], n_classes, positive))
-        except (ValueError, FloatingPointError, np.linalg.LinAlgError, MemoryError) as exc:
-            if isinstance(exc, MemoryError):
-                raise
+                folds.append(score_fold_k(k))
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
             return CVResult(spec, folds, time.monotonic() - started, False, error=exc.__class__.__name__)
-        fold_time = time.monotonic() - t0
-        left = len(splits) - k - 1
-        if deadline is not None and left and time.monotonic() + fold_time * left > deadline:
+        left = n_folds - k - 1
+        if deadline is not None and left and time.monotonic() + (time.monotonic() - t0) * left > deadline:
             return CVResult(spec, folds, time.monotonic() - started, False, error="time_budget")
     return CVResult(spec, folds, time.monotonic() - started, True)
 
 
+def record(res: CVResult, n_folds: int, results: list[CVResult], skipped: list[dict], *, keep_partial: bool,
+           unit: str = "folds", on_result: Callable[[int, int, CVResult], None] | None = None, i: int = 0,
+           total: int = 0) -> None:
+    """File one model's cross-validation: a complete one among the results (and as progress); a headline
+    model cut short by the budget keeps the folds it finished, said in `skipped`; anything else is skipped."""
+    if not res.complete and keep_partial and res.error == "time_budget" and res.fold_scores:
+        res = CVResult(res.spec, res.fold_scores, res.seconds, True, error=None)
+        skipped.append({"model": res.spec.name, "reason": f"scored on {len(res.fold_scores)} of {n_folds} {unit} "
+                                                          "to stay inside the time budget"})
+    if res.complete:
+        results.append(res)
+        if on_result is not None:
+            on_result(i, total, res)
+    else:
+        skipped.append({"model": res.spec.name, "reason": "time budget" if res.error == "time_budget" else
+                        f"failed ({res.error})"})
+
+
+def run_cv(spec: ModelSpec, X: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]], task: str,
+           categorical: np.ndarray, n_classes: int, positive: int | None, random_state: int,
+           deadline: float | None, weights: np.ndarray | None = None) -> CVResult:
+    def one(k: int) -> dict[str, float]:
+        tr, te = splits[k]
+        model = make_estimator(spec, task, categorical, random_state)
+        model.fit(X[tr], y[tr])
+        return score_fold(task, y[te], model, X[te], n_classes, positive, None if weights is None else weights[te])
+
+    return run_folds(spec, len(splits), one, deadline)
+
+
 def fit_predict_holdout(spec: ModelSpec, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray,
                         y_test: np.ndarray, task: str, categorical: np.ndarray, n_classes: int, positive: int | None,
-                        random_state: int) -> dict[str, float]:
+                        random_state: int, weights: np.ndarray | None = None) -> dict[str, float]:
     model = make_estimator(spec, task, categorical, random_state)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(X_train, y_train)
-        return score_fold(task, y_test, model, X_test, n_classes, positive)
+        return score_fold(task, y_test, model, X_test, n_classes, positive, weights)
 
 
 # Relative cost of a search candidate, from the measured time of a model already run
-_COST = {"linear_spline": ("linear", 2.0), "linear_c0.1": ("linear", 1.2), "linear_c10": ("linear", 1.5), "extra_trees": ("random_forest", 1.0),
+_COST = {"tfidf_linear_c2": ("tfidf_linear", 1.0), "linear_spline": ("linear", 2.0), "linear_c0.1": ("linear", 1.2), "linear_c10": ("linear", 1.5), "extra_trees": ("random_forest", 1.0),
          "hgb_small": ("hist_gradient_boosting", 1.5), "hgb_slow": ("hist_gradient_boosting", 1.6),
          "hgb_wide": ("hist_gradient_boosting", 2.0)}
-ALWAYS = ("dummy", "linear", "hist_gradient_boosting")
+ALWAYS = ("dummy", "linear", "tfidf_linear", "hist_gradient_boosting")
 
 
 @dataclass
@@ -311,11 +354,16 @@ class Plan:
 
 def run_baselines(X: np.ndarray, y: np.ndarray, splits: list, task: str, categorical: np.ndarray, n_classes: int,
                   positive: int | None, random_state: int, plan: Plan,
-                  on_result: Callable[[int, int, CVResult], None] | None = None) -> tuple[list[CVResult], list[dict]]:
-    """Run the candidates in order; return complete results and the skipped ones with a reason."""
-    specs = candidates(len(y), X.shape[1], task, n_classes)
+                  on_result: Callable[[int, int, CVResult], None] | None = None, *,
+                  X_text: np.ndarray | None = None,
+                  weights: np.ndarray | None = None) -> tuple[list[CVResult], list[dict]]:
+    """Run the candidates in order; return complete results and the skipped ones with a reason.
+
+    `X_text` (the text frame) is X followed by the hashed text counts (text.with_text), for the TF-IDF
+    models; `weights` are per-row scoring weights (see score_fold)."""
+    specs = candidates(len(y), X.shape[1], task, n_classes, text=X_text is not None)
     if X.shape[1] == 0:
-        specs = specs[:1]
+        specs = [s for s in specs if s.family in ("dummy", "text")]
     results: list[CVResult] = []
     skipped: list[dict] = []
     seconds: dict[str, float] = {}
@@ -326,21 +374,14 @@ def run_baselines(X: np.ndarray, y: np.ndarray, splits: list, task: str, categor
             if reason:
                 skipped.append({"model": spec.name, "reason": reason})
                 continue
-        res = run_cv(spec, X, y, splits, task, categorical, n_classes, positive, random_state,
-                     None if spec.name in ("dummy", "linear") else plan.selection_deadline)
+        # the text frame's own model may use more of the budget than the tabular candidates
+        deadline = plan.at(0.8) if spec.family == "text" else plan.selection_deadline
+        res = run_cv(spec, X_text if spec.family == "text" else X, y, splits, task, categorical, n_classes, positive,
+                     random_state, None if spec.name in ("dummy", "linear") else deadline, weights)
         seconds[spec.name] = res.seconds
-        if not res.complete and res.error == "time_budget" and spec.name in ALWAYS and res.fold_scores:
-            # A headline baseline is never dropped for time: keep the folds it finished, and say so.
-            res = CVResult(spec, res.fold_scores, res.seconds, True, error=None)
-            skipped.append({"model": spec.name, "reason": f"scored on {len(res.fold_scores)} of {len(splits)} folds "
-                                                          "to stay inside the time budget"})
-        if res.complete:
-            results.append(res)
-            if on_result is not None:
-                on_result(i, len(specs), res)
-        else:
-            skipped.append({"model": spec.name, "reason": "time budget" if res.error == "time_budget" else
-                            f"failed ({res.error})"})
+        # A headline baseline is never dropped for time: it keeps the folds it finished, and says so.
+        record(res, len(splits), results, skipped, keep_partial=spec.name in ALWAYS, on_result=on_result, i=i,
+               total=len(specs))
     return results, skipped
 
 

@@ -18,6 +18,9 @@ WARNING_CODES = (
     "nul_bytes", "infinite_values", "numeric_overflow", "duplicate_columns", "unnamed_columns", "long_cells",
     "malformed_rows", "preamble_skipped", "duplicate_timestamps", "unsorted_timestamps", "wide_data",
     "free_text", "missing_target", "time_budget", "no_features",
+    # messy exports, leakage and validation structure (scope-data)
+    "missing_markers", "summary_rows", "leak_post_outcome", "leak_missingness", "leak_identifier", "leak_entity",
+    "leak_future", "cv_not_honoured", "entity_rows",
 )
 
 

@@ -24,7 +24,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bot.scoping.common import Names, fmt_int, show_cell, warning
-from bot.scoping.load import RawTable
+from bot.scoping.markers import STANDARD_SET, null_markers
+from bot.scoping.parse import RawTable
+from bot.scoping.tidy import drop_sum_rows, drop_text_rows
 
 BULK_MIN_COLUMNS = 200
 BULK_GROUP = 256
@@ -43,13 +45,14 @@ _MONTHS = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
 _DATE_LIKE = [
     re.compile(r"^\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$"),
     re.compile(r"^\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}(,?\s+\d{1,2}:\d{2}(:\d{2})?(\s*[AaPp][Mm])?)?$"),
+    re.compile(r"^(\d{4}[/-](0?[1-9]|1[0-2])|(0?[1-9]|1[0-2])/\d{4})$"),  # a month: 2021-11, 11/2021
     re.compile(r"(?i)^(" + _MONTHS + r"\s+\d{1,2},?\s+\d{4}|\d{1,2}\s+" + _MONTHS + r",?\s+\d{4})(\s+\d{1,2}:\d{2}(:\d{2})?)?$"),
 ]
 DATE_FORMATS = [
     "ISO8601", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%m-%Y", "%m-%d-%Y", "%d/%m/%y", "%m/%d/%y",
     "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
     "%m/%d/%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%b %d %Y",
-    "%d-%b-%Y", "%d %b, %Y",
+    "%d-%b-%Y", "%d %b, %Y", "%Y-%m", "%Y/%m", "%m/%Y",
 ]
 _DAY_FIRST = {"%d/%m/%Y": "%m/%d/%Y", "%d-%m-%Y": "%m-%d-%Y", "%d/%m/%y": "%m/%d/%y",
               "%d/%m/%Y %H:%M": "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S": "%m/%d/%Y %H:%M:%S"}
@@ -132,6 +135,8 @@ class TypedTable:
 
 
 def convert_table(raw: RawTable, limits: Any) -> TypedTable:
+    """Typed columns from the parsed text, without the export's summary and repeated header rows."""
+    drop_text_rows(raw)
     data: dict[str, Any] = {}
     infos: dict[str, ColumnInfo] = {}
     warns: list[dict[str, Any]] = list(raw.warnings)
@@ -152,7 +157,9 @@ def convert_table(raw: RawTable, limits: Any) -> TypedTable:
         warns.extend(col_warns)
         del col
     frame = Table({name: data[name] for name in raw.names}, raw.rows)
-    return TypedTable(frame=frame, info=infos, display=names, warnings=warns, meta=dict(raw.info))
+    typed = TypedTable(frame=frame, info=infos, display=names, warnings=warns, meta=dict(raw.info))
+    drop_sum_rows(typed)
+    return typed
 
 
 def _bulk_numeric(raw: RawTable, idx: list[int], data: dict, infos: dict, warns: list, limits: Any) -> list[int]:
@@ -160,6 +167,7 @@ def _bulk_numeric(raw: RawTable, idx: list[int], data: dict, infos: dict, warns:
     n = raw.rows
     cols = [raw.columns[i] for i in idx]
     joined = pa.chunked_array([chunk for col in cols for chunk in col.chunks], type=pa.string())
+    joined = pc.if_else(pc.is_in(joined, value_set=STANDARD_SET), pa.scalar(None, pa.string()), joined)
     try:
         if pc.any(pc.match_substring_regex(joined, _LEADING_ZERO)).as_py():
             return idx
@@ -193,7 +201,7 @@ def _bulk_numeric(raw: RawTable, idx: list[int], data: dict, infos: dict, warns:
 
 def convert_column(col: pa.ChunkedArray, name: str, names: Names, limits: Any):
     n = len(col)
-    warns: list[dict[str, Any]] = []
+    col, warns = null_markers(col, name, names)
     if col.null_count == n:
         return np.full(n, np.nan), ColumnInfo("empty", n, n), warns
     series, info = _as_number(col, n, col.null_count)  # fast path: the raw text casts as a whole
@@ -397,7 +405,7 @@ def _from_text(col, trimmed, n: int, missing: int, name: str, names: Names):
                              f"{names.code(name)}: looks like dates in mixed or ambiguous formats (e.g. {examples}); no "
                              "single date format reads most values, so it is kept as text categories."))
     # Categories
-    info.mean_words = _mean_words(uniques, counts)
+    info.mean_words, info.extra["token_ratio"], info.extra["code_share"] = _word_stats(uniques, counts)
     categorical = pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object), validate=False)
     return categorical, info, warns
 
@@ -438,7 +446,7 @@ def _parse_plain(uniques: np.ndarray) -> np.ndarray:
 
 def _looks_formatted(uniques: np.ndarray, counts: np.ndarray) -> bool:
     sample = uniques[: 500]
-    hits = sum(1 for u in sample if _FORMATTED.match(u) and not _PLAIN_NUMBER.match(u))
+    hits = sum(1 for u in sample if _FORMATTED.match(u) and not _PLAIN_NUMBER.match(u) and not _date_like(u))
     return hits >= max(1, 0.05 * len(sample)) and len(uniques) <= 500_000
 
 
@@ -446,8 +454,13 @@ def _parse_formatted(uniques: np.ndarray) -> np.ndarray:
     out = np.full(len(uniques), np.nan)
     decimal_comma = _decimal_comma_column(uniques)
     for i, u in enumerate(uniques):
-        out[i] = parse_formatted_number(u, decimal_comma)
+        out[i] = np.nan if _date_like(u) else parse_formatted_number(u, decimal_comma)
     return out
+
+
+def _date_like(text: str) -> bool:
+    """27.11.2021 or 2021-11-27 is a date, never the number 27112021."""
+    return any(p.match(text) for p in _DATE_LIKE)
 
 
 def _decimal_comma_column(uniques: np.ndarray) -> bool:
@@ -563,13 +576,23 @@ def _ambiguity_note(fmt: str) -> str:
     return f"read as {_fmt_label(fmt)}; check that this is the order the export uses."
 
 
-def _mean_words(uniques: np.ndarray, counts: np.ndarray) -> float:
+_CODE_SHAPE = re.compile(r"^([A-Za-z]{1,5}[-_ /#.]?\d{2,}[A-Za-z]?|[0-9a-fA-F]{8,}|"
+                         r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
+
+
+def _word_stats(uniques: np.ndarray, counts: np.ndarray) -> tuple[float, float, float]:
+    """On a sample of the distinct values: mean words per value, distinct words per distinct value
+    (below 1 when values are built from a shared vocabulary, as sentences and titles are), and the
+    share of values shaped like codes (CR-1000, U100234, a hex hash)."""
     if not len(uniques):
-        return 0.0
+        return 0.0, 0.0, 0.0
     order = np.argsort(-counts, kind="stable")[:300]
     pick = uniques[order] if len(uniques) > 300 else uniques
     rng = np.random.default_rng(0)
     if len(uniques) > 300:
         pick = np.concatenate([pick, uniques[rng.choice(len(uniques), 300, replace=False)]])
-    return float(np.mean([len(str(u).split()) for u in pick]))
-
+    words = [str(u).lower().split() for u in pick]
+    vocabulary = {w for ws in words for w in ws}
+    distinct = len(set(pick.tolist()))
+    codes = sum(1 for u in pick if _CODE_SHAPE.match(str(u)))
+    return (float(np.mean([len(ws) for ws in words])), len(vocabulary) / max(distinct, 1), codes / len(pick))

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from bot.scoping.baselines import CVResult, headline, make_estimator, score_fold
+from bot.scoping.metrics import higher_is_better
 
 SIZES = (0.1, 0.25, 0.5)
 MIN_FOLDS = 2
@@ -23,7 +24,8 @@ MAX_FOLDS = 5
 
 def learning_curve(best: CVResult, X: np.ndarray, y: np.ndarray, splits: list, task: str, categorical: np.ndarray,
                    n_classes: int, positive: int | None, random_state: int, deadline: float,
-                   ordered: bool) -> list[dict[str, Any]]:
+                   ordered: bool, metric: str | None = None, weights: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """`X` is the matrix the best model takes; `metric` the frame's headline (default: the task's)."""
     per_fold = best.seconds / max(len(splits), 1)
     # a fit on a fraction of the rows is cheaper, but fixed costs (trees, iterations) dominate on
     # small data: count each fit as a full fold, and use as many folds as the time box allows
@@ -45,13 +47,15 @@ def learning_curve(best: CVResult, X: np.ndarray, y: np.ndarray, splits: list, t
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     model.fit(X[sub], y[sub])
-                    scores.append(headline(task, score_fold(task, y[te], model, X[te], n_classes, positive)))
+                    fold = score_fold(task, y[te], model, X[te], n_classes, positive,
+                                      None if weights is None else weights[te])
+                    scores.append(headline(task, fold, metric))
                     sizes.append(len(sub))
             except ValueError:
                 continue
         if scores and all(np.isfinite(scores)):
             points.append({"train_size": int(np.mean(sizes)), "score": round(float(np.mean(scores)), 4)})
-    full = [headline(task, best.fold_scores[k]) for k in folds if k < len(best.fold_scores)]
+    full = [headline(task, best.fold_scores[k], metric) for k in folds if k < len(best.fold_scores)]
     full_size = int(np.mean([len(splits[k][0]) for k in folds]))
     if full and all(np.isfinite(full)):
         points.append({"train_size": full_size, "score": round(float(np.mean(full)), 4)})
@@ -78,18 +82,23 @@ def _subset(train: np.ndarray, y: np.ndarray, frac: float, task: str, n_classes:
 
 
 def reading(points: list[dict[str, Any]], metric: str) -> str:
-    """A plain sentence on whether more data is likely to help."""
+    """A plain sentence on whether more data is likely to help (errors improve downwards)."""
     if len(points) < 2:
         return "Not enough time or data to draw a learning curve."
+    sign = 1.0 if higher_is_better(metric) else -1.0
     first, half, last = points[0], points[-2], points[-1]
-    gain_last = last["score"] - half["score"]
-    gain_all = last["score"] - first["score"]
+    # gains relative to the scale of the metric: errors are compared as shares of the smaller rows' error
+    scale = 1.0 if sign > 0 else max(abs(half["score"]), 1e-12)
+    gain_last = sign * (last["score"] - half["score"]) / scale
+    gain_all = sign * (last["score"] - first["score"]) / (1.0 if sign > 0 else max(abs(first["score"]), 1e-12))
     size_ratio = last["train_size"] / max(half["train_size"], 1)
+    verb = "improved" if sign < 0 else "went"
     if gain_last > 0.01 * max(1.0, size_ratio / 2):
-        return (f"Still rising: {metric} went from {half['score']:.3f} to {last['score']:.3f} when the training rows doubled "
-                f"({half['train_size']:,} to {last['train_size']:,}); more data is likely to help.")
+        return (f"Still rising: {metric} {verb} from {half['score']:.3f} to {last['score']:.3f} when the training rows "
+                f"grew ({half['train_size']:,} to {last['train_size']:,}); more data is likely to help.")
     if gain_all > 0.02 and gain_last > 0.003:
-        return (f"Flattening: {metric} gained {gain_all:.3f} from {first['train_size']:,} to {last['train_size']:,} rows but "
-                f"only {gain_last:.3f} in the last doubling; more data helps a little, better features would help more.")
+        return (f"Flattening: {metric} moved from {first['score']:.3f} to {last['score']:.3f} between "
+                f"{first['train_size']:,} and {last['train_size']:,} rows but only to {last['score']:.3f} from "
+                f"{half['score']:.3f} in the last step; more data helps a little, better features would help more.")
     return (f"Plateaued: {metric} is {last['score']:.3f} with {last['train_size']:,} training rows and barely changed with "
             "fewer; more data alone is unlikely to help much, better features or a reframed target would.")

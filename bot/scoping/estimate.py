@@ -2,23 +2,28 @@
 a quote range.
 
 Coefficients come from the `estimate:` block of skills/scoping.yaml (validated here by
-`validate_estimate_block`, pydantic, unknown keys refused), so a freelancer can calibrate them;
-the defaults below apply to anything the block leaves out. The model:
+`validate_estimate_block`, pydantic, unknown keys refused; the skill card schema types the block
+with `EstimateConfig`), so a freelancer can calibrate them; the defaults below apply to anything the
+block leaves out. The model:
 
     phase hours = base[phase] x size multipliers (rows, columns) + sum(driver hours x units)
+    high end    x (1 + widening) when a leak was found or the data is small (the range says so)
 
-Drivers are findings of the scope: mostly-missing columns, data-quality issues, leakage suspects,
-class imbalance, free-text / date / high-cardinality columns, wide data, a small sample, weak
-lift over the dummy, a learning curve that is still rising, grouped or time-ordered validation.
+The frame (forecasting, text, recommender) brings its own phases and replaces some base hours
+(`frames:`). Drivers are findings of the scope: mostly-missing columns, data-quality issues, leakage
+suspects, class imbalance, rare events, free-text / date / high-cardinality columns, wide data, a
+small sample, weak lift over the dummy, a learning curve that is still rising, grouped or
+time-ordered validation, many series, covariates, cold start, a large catalogue. Only the columns
+the project works with count: a column the tool dropped (an ID, a constant, a leak) adds no hours.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from bot.errors import InputError
 
@@ -59,7 +64,14 @@ class Driver(_Strict):
 class Drivers(_Strict):
     high_missing: Driver = Driver(hours={"data_preparation": (0.5, 1.5)}, max_units=8)
     quality_issue: Driver = Driver(hours={"data_preparation": (0.5, 1.5)}, max_units=10)
-    leakage: Driver = Driver(hours={"discovery": (1, 2), "evaluation": (1, 2)}, max_units=4)
+    leakage: Driver = Driver(hours={"discovery": (2, 4), "data_preparation": (1, 3), "evaluation": (1, 2)},
+                             max_units=4)
+    rare_events: Driver = Driver(hours={"modelling": (2, 5), "evaluation": (2, 4)})
+    many_series: Driver = Driver(hours={"data_preparation": (1, 3), "modelling": (1, 3)}, max_units=4)
+    covariates: Driver = Driver(hours={"data_preparation": (2, 4), "discovery": (1, 2)})
+    high_frequency: Driver = Driver(hours={"data_preparation": (1, 2), "modelling": (2, 4)})
+    cold_start: Driver = Driver(hours={"modelling": (3, 6), "evaluation": (1, 2)})
+    large_catalogue: Driver = Driver(hours={"modelling": (2, 5), "deployment_handover": (2, 4)})
     class_imbalance: Driver = Driver(hours={"modelling": (2, 4), "evaluation": (1, 3)})
     multiclass: Driver = Driver(hours={"modelling": (1, 2), "evaluation": (1, 2)})
     free_text: Driver = Driver(hours={"data_preparation": (2, 4), "modelling": (3, 8)}, max_units=3)
@@ -80,12 +92,54 @@ class Multiplier(_Strict):
     factor: float = Field(ge=1, le=10)
 
 
+PhaseName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z_]{1,39}$")]
+
+
+class FrameEstimate(_Strict):
+    """A frame's own phases (after the five standard ones) and the standard phases whose base it replaces."""
+
+    phases: dict[PhaseName, tuple[float, float]] = {}
+    base: dict[Phase, tuple[float, float]] = {}
+
+    @field_validator("phases", "base", mode="before")
+    @classmethod
+    def _hours(cls, v: Any) -> dict:
+        if not isinstance(v, dict):
+            raise ValueError("map a phase to [low, high]")
+        return {k: _range(x) for k, x in v.items()}
+
+
+class Frames(_Strict):
+    forecasting: FrameEstimate = FrameEstimate(
+        phases={"forecast_design": (3, 6)},                      # horizon, granularity, hierarchy, error cost
+        base={"evaluation": (5, 10), "deployment_handover": (6, 14)})  # backtests; retraining and monitoring
+    text: FrameEstimate = FrameEstimate(
+        phases={"text_preparation": (6, 14)},                    # cleaning, language, labels review, tokenising
+        base={"modelling": (8, 18)})                             # TF-IDF to fine-tuned embeddings
+    recommender: FrameEstimate = FrameEstimate(
+        phases={"interaction_data": (6, 12), "ranking_evaluation": (4, 10)},  # event logs; offline ranking, A/B
+        base={"deployment_handover": (8, 16)})                   # candidate retrieval and serving
+    tabular: FrameEstimate = FrameEstimate()
+
+
+class Widening(_Strict):
+    """Share added to every phase's high end: a leak found, or data under `small_data_rows` rows."""
+
+    leak: float = Field(0.25, ge=0, le=2)
+    small_data: float = Field(0.3, ge=0, le=2)
+    small_data_rows: int = Field(100, ge=1)
+
+
 class EstimateConfig(_Strict):
     base: dict[Phase, tuple[float, float]] = {
         "discovery": (4, 8), "data_preparation": (8, 18), "modelling": (6, 14), "evaluation": (3, 8),
         "deployment_handover": (4, 10),
     }
     drivers: Drivers = Drivers()
+    frames: Frames = Frames()
+    widening: Widening = Widening()
+    large_catalogue_items: int = Field(10_000, ge=1)
+    cold_start_share: float = Field(0.2, gt=0, le=1)
     rows_multipliers: list[Multiplier] = [Multiplier(at=100_000, factor=1.15), Multiplier(at=1_000_000, factor=1.35)]
     columns_multipliers: list[Multiplier] = [Multiplier(at=50, factor=1.1), Multiplier(at=200, factor=1.25)]
     size_phases: list[Phase] = ["data_preparation", "modelling", "deployment_handover"]
@@ -112,6 +166,8 @@ def validate_estimate_block(block: dict[str, Any] | None) -> EstimateConfig:
     """The `estimate:` block of skills/scoping.yaml as a checked config (None -> the defaults)."""
     if block is None:
         return EstimateConfig()
+    if isinstance(block, EstimateConfig):  # already checked (the skill card's typed block)
+        return block
     if not isinstance(block, dict):
         raise ValueError("the estimate block must be a mapping (base, drivers, ...)")
     data = dict(block)
@@ -134,7 +190,15 @@ def estimate(findings: dict[str, Any], config: EstimateConfig) -> dict[str, Any]
     if mult_cols > 1:
         size_notes.append(f"{cols:,} columns (x{mult_cols:g})")
     mult = mult_rows * mult_cols
-    phases = {p: {"low": config.base[p][0], "high": config.base[p][1], "drivers": []} for p in PHASES}
+    frame = getattr(config.frames, findings.get("frame") or "tabular", FrameEstimate())
+    base = {**config.base, **frame.base}
+    phases = {p: {"low": base[p][0], "high": base[p][1], "drivers": []} for p in PHASES}
+    for p, (lo, hi) in frame.phases.items():
+        phases[p] = {"low": lo, "high": hi, "drivers": [f"{findings.get('frame')} project"]}
+    for p in PHASES:
+        if p in frame.base:
+            phases[p]["drivers"].append(f"{findings.get('frame')} project: base {_num(base[p][0])}-"
+                                        f"{_num(base[p][1])} h")
     for p in config.size_phases:
         if mult > 1:
             phases[p]["low"] *= mult
@@ -151,20 +215,43 @@ def estimate(findings: dict[str, Any], config: EstimateConfig) -> dict[str, Any]
             phases[p]["drivers"].append(f"{note} (+{_num(lo * used)}-{_num(hi * used)} h)")
     for p, note in findings.get("notes", []):
         phases[p]["drivers"].append(note)
+    widen, range_notes = _widening(findings, config.widening)
     out = []
-    for p in PHASES:
-        low, high = _round(phases[p]["low"], config.round_to), _round(phases[p]["high"], config.round_to)
-        drivers = phases[p]["drivers"] or ["base effort for a clean single-table project"]
+    for p, v in phases.items():
+        low, high = _round(v["low"], config.round_to), _round(v["high"] * (1 + widen), config.round_to)
+        drivers = v["drivers"] or ["base effort for a clean single-table project"]
         out.append({"name": p, "hours_low": low, "hours_high": high, "drivers": drivers})
-    return {"phases": out, "hours_low": _round(sum(x["hours_low"] for x in out), config.round_to),
-            "hours_high": _round(sum(x["hours_high"] for x in out), config.round_to)}
+    result = {"phases": out, "hours_low": _round(sum(x["hours_low"] for x in out), config.round_to),
+              "hours_high": _round(sum(x["hours_high"] for x in out), config.round_to)}
+    if range_notes:
+        result["range_notes"] = range_notes
+    return result
+
+
+def _widening(findings: dict[str, Any], w: Widening) -> tuple[float, list[str]]:
+    share, notes = 0.0, []
+    if findings.get("leaks", 0) and w.leak:
+        share += w.leak
+        notes.append(f"high end +{w.leak:.0%}: a leak was found, so the honest score and what the data means at "
+                     "prediction time must be settled before the work can be sized tightly")
+    rows = findings.get("rows", 0)
+    if 0 < rows < w.small_data_rows and w.small_data:
+        share += w.small_data
+        notes.append(f"high end +{w.small_data:.0%}: only {rows:,} rows (under {w.small_data_rows:,}), so the "
+                     "scores swing from fold to fold and more data may have to be found")
+    return share, notes
 
 
 def findings(report: dict[str, Any], *, lift: float | None, curve_rising: bool, leaks: int,
-             kinds: dict[str, int], config: EstimateConfig) -> dict[str, Any]:
-    """Driver units from a report under construction (warnings, validation, lift, learning curve)."""
+             kinds: dict[str, int], config: EstimateConfig, used: set[str] | None = None) -> dict[str, Any]:
+    """Driver units from a report under construction (frame, warnings, validation, lift, learning curve).
+
+    `used`: display names of the columns the project works with; a warning on any other column (one the
+    tool dropped) adds no hours. File-level warnings (no column) always count."""
     codes: dict[str, int] = {}
     for w in report.get("warnings", []):
+        if used is not None and w.get("column") is not None and w["column"] not in used:
+            continue
         codes[w["code"]] = codes.get(w["code"], 0) + 1
     drivers: list[tuple[str, int, str]] = []
 
@@ -193,18 +280,30 @@ def findings(report: dict[str, Any], *, lift: float | None, curve_rising: bool, 
     elif lift is not None:
         notes.append(("modelling", f"lift over the dummy: {lift:.0%} of the possible gain (no extra hours)"))
     add("more_data_helps", 1 if curve_rising else 0, "learning curve still rising (more data helps)")
-    return {"rows": report.get("rows", 0), "columns": report.get("columns", 0), "drivers": drivers, "notes": notes}
+    frame = report.get("frame") or "tabular"
+    details = report.get("frame_details") or {}
+    if report.get("metric") == "pr_auc":
+        add("rare_events", 1, f"rare positives ({details.get('base_rate', 0):.2%}): thresholds, costs, PR curves")
+    if frame == "forecasting":
+        series = int(details.get("n_series") or 1)
+        add("many_series", math.ceil(math.log10(series)) if series > 1 else 0, f"{series:,} series to forecast")
+        add("covariates", 1 if (report.get("features") or {}).get("used") else 0,
+            "covariates to have in advance for the forecast period")
+        add("high_frequency", 1 if details.get("frequency") == "hourly" else 0, "hourly data")
+    if frame == "recommender":
+        thin = max(details.get("users_under_3", 0), details.get("items_under_3", 0))
+        add("cold_start", 1 if thin >= config.cold_start_share else 0, f"cold start ({thin:.0%} with under 3 ratings)")
+        items = int(details.get("items") or 0)
+        add("large_catalogue", 1 if items >= config.large_catalogue_items else 0, f"{items:,} items")
+    return {"rows": report.get("rows", 0), "columns": report.get("columns", 0), "drivers": drivers, "notes": notes,
+            "frame": frame, "leaks": leaks}
 
 
 def lift_over_dummy(metric: str, best: float | None, dummy: float | None) -> float | None:
-    """Share of the possible gain over the dummy that the best model achieved (0..1)."""
-    if best is None or dummy is None or not math.isfinite(best) or not math.isfinite(dummy):
-        return None
-    ceiling = 1.0
-    room = ceiling - dummy
-    if room <= 1e-9:
-        return 0.0
-    return max(0.0, min(1.0, (best - dummy) / room))
+    """Share of the possible gain over the dummy that the best model achieved (0..1); see metrics.lift."""
+    from bot.scoping.metrics import lift
+
+    return lift(metric, best, dummy)
 
 
 def quote(est: dict[str, Any], *, rate: float, unit: str, currency: str, hours_per_day: float) -> dict[str, Any]:

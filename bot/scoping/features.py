@@ -6,30 +6,24 @@ no statistics, so nothing is learnt outside the folds; encoders inside the CV pi
 rest); dates become a day count, month, day of week and hour. Infinite values are missing,
 values beyond ±1e150 are capped. Matrices are built only for the rows a stage needs (samples).
 
-Validation: time-ordered (TimeSeriesSplit) when a datetime column orders the rows; grouped when
-an ID repeats (rows of one ID stay in one fold); else shuffled k-fold, stratified for
-classification, random_state from config.
+Validation is `validation.py` (re-exported here); `sample_rows` draws the rows model selection
+runs on, in a way that respects it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import (
-    GroupKFold,
-    KFold,
-    StratifiedGroupKFold,
-    StratifiedKFold,
-    TimeSeriesSplit,
-)
 
-from bot.scoping.common import Names
 from bot.scoping.convert import OVERFLOW_ABS, Table, as_float, codes_of, is_categorical, is_datetime
 from bot.scoping.profile import Profile
 from bot.scoping.target import Target
+from bot.scoping.validation import CV_CHOICES, Validation, choose_validation
+
+__all__ = ["CV_CHOICES", "FeatureSet", "Validation", "build_matrix", "choose_validation", "sample_rows",
+           "select_features"]
 
 EXCLUDED_KINDS = ("id", "text", "constant", "empty")
 
@@ -110,86 +104,6 @@ def build_matrix(frame: Table, fs: FeatureSet, rows: np.ndarray) -> np.ndarray:
     return X
 
 
-@dataclass
-class Validation:
-    kind: str                      # stratified_kfold | kfold | time_series | group_kfold
-    folds: int
-    note: str
-    column: str | None = None      # raw column that orders or groups the rows
-    groups: np.ndarray | None = None  # group codes for the target's rows (group_kfold)
-
-    def splitter(self, task: str, random_state: int, folds: int | None = None):
-        k = folds or self.folds
-        if self.kind == "time_series":
-            return TimeSeriesSplit(n_splits=k)
-        if self.kind == "group_kfold":
-            if task != "regression":
-                return StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=random_state)
-            return GroupKFold(n_splits=k, shuffle=True, random_state=random_state)
-        if self.kind == "stratified_kfold":
-            return StratifiedKFold(n_splits=k, shuffle=True, random_state=random_state)
-        return KFold(n_splits=k, shuffle=True, random_state=random_state)
-
-    def to_json(self, names: Names) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "folds": self.folds, "note": self.note}
-        if self.column is not None:
-            out["column"] = names.show(self.column)
-        return out
-
-
-CV_CHOICES = ("auto", "kfold", "time", "group")
-
-
-def choose_validation(frame: Table, profile: Profile, target: Target, names: Names, folds: int,
-                      random_state: int, prefer: str = "auto") -> Validation:
-    """Validation suited to the data: time-ordered when a datetime orders the rows, grouped when an ID
-    repeats, else shuffled (stratified) k-fold. `prefer` forces a kind (kfold, time, group) when the data allows
-    it; forcing shuffled folds on time-ordered data is stated in the note."""
-    n = len(target.rows)
-    ordered_by = None
-    for col, c in profile.columns.items():
-        if col == target.name or c.kind != "datetime" or not c.monotonic or c.unique < 10:
-            continue
-        ordered_by = col
-        break
-    if ordered_by is not None and prefer in ("auto", "time"):
-        return Validation("time_series", folds,
-                          f"time-ordered: {names.code(ordered_by)} orders the rows, so each fold trains on earlier rows "
-                          "and tests on the next block (no shuffling, no peeking at the future).", column=ordered_by)
-    if prefer == "time":
-        return Validation("time_series", folds, "time-ordered as asked (file order): each fold trains on earlier "
-                          "rows and tests on the next block.")
-    for col, c in profile.columns.items():
-        if prefer == "kfold":
-            break
-        if col == target.name or not c.group_id:
-            continue
-        s = frame[col]
-        if is_categorical(s):
-            codes = codes_of(s)[target.rows].astype(np.int64)
-        else:
-            codes = pd.factorize(as_float(s)[target.rows], use_na_sentinel=True)[0].astype(np.int64)
-        missing = codes < 0
-        if missing.any():  # each missing ID is its own group
-            codes = codes.copy()
-            codes[missing] = codes.max() + 1 + np.arange(int(missing.sum()))
-        n_groups = int(np.unique(codes).size)
-        if n_groups < folds * 2 or n_groups >= n:
-            continue
-        return Validation("group_kfold", folds,
-                          f"grouped: {names.code(col)} repeats ({n_groups:,} IDs over {n:,} rows), so all rows of one ID "
-                          "stay in the same fold; scores estimate performance on unseen IDs. Shuffled, "
-                          f"random_state {random_state}.", column=col, groups=codes)
-    caveat = ""
-    if ordered_by is not None:
-        caveat = (f" Shuffled although {names.code(ordered_by)} orders the rows (as asked): scores may be optimistic "
-                  "for predicting the future.")
-    if target.task == "regression":
-        return Validation("kfold", folds, f"shuffled {folds}-fold, random_state {random_state}.{caveat}")
-    return Validation("stratified_kfold", folds,
-                      f"shuffled {folds}-fold, stratified by class, random_state {random_state}.{caveat}")
-
-
 def sample_rows(n: int, size: int, y: np.ndarray, task: str, validation: Validation, random_state: int) -> np.ndarray:
     """Positions (into the target's rows) of a reproducible sample of `size` rows, in file order.
 
@@ -198,7 +112,7 @@ def sample_rows(n: int, size: int, y: np.ndarray, task: str, validation: Validat
     if size >= n:
         return np.arange(n)
     rng = np.random.default_rng(random_state)
-    if validation.kind == "group_kfold" and validation.groups is not None:
+    if validation.groups is not None:
         _, inverse, counts = np.unique(validation.groups, return_inverse=True, return_counts=True)
         perm = rng.permutation(len(counts))
         k = int(np.searchsorted(np.cumsum(counts[perm]), size)) + 1

@@ -1,5 +1,6 @@
-"""The scope chart (PNG): baseline scores against the dummy with error bars, the learning curve,
-missingness per column.
+"""The scope chart (PNG): the headline (the same sentence as the text report), baseline scores against
+the frame's reference with error bars on an axis within the metric's range, the learning curve on the
+frame's validation up to the whole training size, missingness per column, and the top warnings.
 
 Built with the Figure API and an Agg canvas (no pyplot global state), inside an rc_context with
 math text off, so column names such as `cost_$_usd_$` are drawn literally. Names are already
@@ -13,11 +14,15 @@ import io
 import warnings
 from typing import Any
 
+from bot.scoping.metrics import higher_is_better
+from bot.scoping.render import METRIC_LABEL, fmt_score, headline_text
 from bot.textsafe import cut
 
 RC = {"text.parse_math": False, "text.usetex": False, "font.size": 10, "axes.titlesize": 11,
       "figure.dpi": 100, "savefig.dpi": 100}
 LABEL_CHARS = 28
+TOP_WARNINGS = 3
+BOUNDED = ("roc_auc", "pr_auc", "f1", "f1_macro", "accuracy", "balanced_accuracy", "roc_auc_ovr")
 
 
 def scope_chart(report: dict[str, Any], missing: list[tuple[str, float]]) -> bytes:
@@ -31,15 +36,50 @@ def scope_chart(report: dict[str, Any], missing: list[tuple[str, float]]) -> byt
         fig = Figure(figsize=(10, 7.5))
         FigureCanvasAgg(fig)
         # fixed rectangles (no layout engine: it costs a third of the render time)
-        _baselines(fig.add_axes((0.24, 0.55, 0.70, 0.36)), report)
-        _curve(fig.add_axes((0.11, 0.08, 0.34, 0.34)), report)
-        _missing(fig.add_axes((0.66, 0.08, 0.31, 0.34)), missing)
+        _baselines(fig.add_axes((0.24, 0.55, 0.70, 0.31)), report)
+        _curve(fig.add_axes((0.11, 0.17, 0.34, 0.27)), report)
+        _missing(fig.add_axes((0.66, 0.17, 0.31, 0.27)), missing)
         target = report.get("target") or ""
+        frame = report.get("frame")
         fig.suptitle(cut(f"Scope: {report.get('rows', 0):,} rows × {report.get('columns', 0):,} columns; predicting "
-                         f"{target} ({report.get('task', '')})", 110), fontsize=12, y=0.975)
+                         f"{target} ({report.get('task', '')}" + (f", {frame}" if frame else "") + ")", 110),
+                     fontsize=12, y=0.975)
+        fig.text(0.5, 0.925, cut(chart_headline(report), 130), ha="center", va="center", fontsize=10.5,
+                 fontweight="bold")
+        _warnings(fig, report)
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+def chart_headline(report: dict[str, Any]) -> str:
+    """The text report's headline sentence without its markdown."""
+    if (report.get("best") or {}).get("score") is None:
+        return "No model finished inside the budget."
+    return headline_text(report).replace("**", "").replace("`", "")
+
+
+def _warnings(fig, report: dict[str, Any]) -> None:
+    warns = [w for w in report.get("warnings") or [] if isinstance(w, dict)][:TOP_WARNINGS]
+    if not warns:
+        fig.text(0.02, 0.05, "No warnings.", fontsize=9, color="#495057")
+        return
+    total = len(report.get("warnings") or [])
+    lines = [f"Top warnings ({len(warns)} of {total}):"]
+    lines += ["• " + cut(f"{w.get('code')}: " + str(w.get("message", "")).replace("`", ""), 150) for w in warns]
+    fig.text(0.02, 0.015, "\n".join(lines), fontsize=8.5, va="bottom", color="#862e9c")
+
+
+def axis_range(metric: str, values: list[float], errs: list[float]) -> tuple[float, float]:
+    """An x range inside what the metric can take: [0, 1] for probabilities and F1, [-1, 1]-ish for R², from 0
+    for errors (which have no upper bound)."""
+    lo = min(v - e for v, e in zip(values, errs, strict=True))
+    hi = max(v + e for v, e in zip(values, errs, strict=True))
+    if metric in BOUNDED:
+        return max(0.0, min(lo - 0.05, 0.5 if metric != "pr_auc" else 0.0)), 1.0
+    if metric == "r2":
+        return max(-1.0, min(lo - 0.1, 0.0)), 1.0
+    return 0.0, max(hi * 1.1, 1e-9)
 
 
 def _baselines(ax, report: dict[str, Any]) -> None:
@@ -55,26 +95,31 @@ def _baselines(ax, report: dict[str, Any]) -> None:
     scores = [s for _, s, _ in rows]
     errs = [e for _, _, e in rows]
     best = (report.get("best") or {}).get("model")
-    colors = ["#2b8a3e" if m == best else ("#adb5bd" if m == "dummy" else "#4c6ef5") for m, _, _ in rows]
+    ref = report.get("dummy_model") or "dummy"
+    colors = ["#2b8a3e" if m == best else ("#adb5bd" if m == ref else "#4c6ef5") for m, _, _ in rows]
     y = list(range(len(rows)))
     ax.barh(y, scores, xerr=errs, color=colors, capsize=3)
     ax.set_yticks(y, names)
     ax.invert_yaxis()
     dummy = report.get("dummy")
     if isinstance(dummy, (int, float)):
-        ax.axvline(dummy, color="#e03131", linestyle="--", linewidth=1, label=f"dummy {dummy:.3f}")
+        ref = report.get("dummy_model") or "dummy"
+        ax.axvline(dummy, color="#e03131", linestyle="--", linewidth=1, label=f"{ref} {fmt_score(metric, dummy)}")
         ax.legend(loc="lower right", fontsize=9)
-    lo = min(min(scores) - max(errs) - 0.05, 0 if metric != "r2" else min(scores) - 0.1)
-    ax.set_xlim(max(lo, -1.0) if metric == "r2" else max(lo, 0.0), 1.0 if metric != "r2" else max(1.0, max(scores) + 0.05))
+    lo, hi = axis_range(metric, scores, errs)
+    ax.set_xlim(lo, hi)
     cv = report.get("cv") or {}
-    ax.set_title(f"Baselines: {metric}, mean ± std over {cv.get('folds', '?')} folds ({cv.get('kind', '')})")
+    direction = "higher is better" if higher_is_better(metric) else "lower is better"
+    ax.set_title(f"Baselines: {METRIC_LABEL.get(metric, metric)} ({direction}), mean ± std over "
+                 f"{cv.get('folds', '?')} folds ({cv.get('kind', '')})")
     for yi, s, e in zip(y, scores, errs, strict=True):
-        ax.text(max(s, 0) + e, yi, f"  {s:.3f}", va="center", fontsize=9)
+        ax.text(min(max(s, lo) + e, hi), yi, f"  {fmt_score(metric, s)}", va="center", fontsize=9, clip_on=True)
 
 
 def _curve(ax, report: dict[str, Any]) -> None:
     pts = report.get("learning_curve") or []
-    ax.set_title("Learning curve (best model)")
+    cv = report.get("cv") or {}
+    ax.set_title(f"Learning curve (best model, {cv.get('kind', 'cv')})")
     if len(pts) < 2:
         ax.text(0.5, 0.5, "not enough time or data", ha="center", va="center", transform=ax.transAxes)
         ax.set_axis_off()
@@ -83,14 +128,21 @@ def _curve(ax, report: dict[str, Any]) -> None:
 
     scores = [p["score"] for p in pts]
     ax.plot([p["train_size"] for p in pts], scores, marker="o", color="#2b8a3e")
+    metric = report.get("metric") or ""
     mid, span = (max(scores) + min(scores)) / 2, max(scores) - min(scores)
-    if span < 0.02:  # a flat curve should look flat, not like noise blown up to full height
-        ax.set_ylim(mid - 0.02, mid + 0.02)
+    flat = 0.02 if metric in BOUNDED or metric == "r2" else 0.02 * max(abs(mid), 1e-9)
+    if span < flat:  # a flat curve should look flat, not like noise blown up to full height
+        ax.set_ylim(mid - flat, mid + flat)
+    if metric in BOUNDED:
+        low, high = ax.get_ylim()
+        ax.set_ylim(max(low, 0.0), min(high, 1.0))
+    elif metric in ("mae", "rmse", "wape", "mase"):
+        ax.set_ylim(bottom=max(ax.get_ylim()[0], 0.0))
     ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
     thousands = max(p["train_size"] for p in pts) >= 10_000
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k" if thousands else f"{v:g}"))
     ax.set_xlabel("training rows")
-    ax.set_ylabel(report.get("metric") or "score")
+    ax.set_ylabel(METRIC_LABEL.get(metric, metric or "score"))
     ax.grid(alpha=0.3)
 
 

@@ -23,6 +23,13 @@ _INDEX_NAME = re.compile(r"(?i)^(unnamed: ?\d+|index|row|row_?id|row_?num(ber)?|
 EXACT_UNIQUE_MAX = 200_000
 BULK_MIN_COLUMNS = 200
 BULK_GROUP = 256
+SHORT_TEXT_WORDS = 2         # mean words per value of a short text (subjects, titles)
+SHORT_TEXT_DISTINCT = 20     # distinct values, at least (fewer are categories)
+SHORT_TEXT_TOKEN_RATIO = 0.8 # distinct words per distinct value, at most (names and codes are higher)
+ENTITY_MIN_IDS = 20          # distinct values of a repeating ID (fewer are categories)
+ENTITY_CODE_SHARE = 0.9      # share of values shaped like codes (CR-1000) for an ID without an ID-like name
+ID_DENSITY = 20              # unique integers within this many times their count of each other: a key
+ORDERED_SHARE = 0.99         # of consecutive rows in time order: the rows are in time order
 KINDS = ("numeric", "categorical", "datetime", "text", "id", "constant", "empty")
 
 
@@ -36,6 +43,7 @@ class ColumnProfile:
     group_id: bool = False    # an ID whose values repeat: candidate to group validation folds
     monotonic: bool = False   # datetime (or integer) non-decreasing in file order
     duplicates: int = 0       # repeated values (datetime columns)
+    ordered_within: str | None = None  # datetime in order within each entity of this repeating ID (rows kept together)
     stats: dict[str, Any] | None = None
 
     @property
@@ -70,7 +78,26 @@ def profile_table(table: TypedTable) -> Profile:
         if name not in cols:
             cols[name] = _profile_column(name, frame[name], table.info[name], n)
     ordered = {name: cols[name] for name in frame.columns}
+    _order_within_entities(frame, ordered)
     return Profile(rows=n, columns=ordered, duplicate_rows=duplicate_rows(frame))
+
+
+def _order_within_entities(frame: Any, cols: dict[str, ColumnProfile]) -> None:
+    """Mark datetimes that are in time order within each entity's block of rows (a file sorted by ID, then time)."""
+    entities = [name for name, c in cols.items() if c.group_id]
+    for name, c in cols.items():
+        if c.kind != "datetime" or c.monotonic:
+            continue
+        t = frame[name].astype("datetime64[s]").astype(np.int64)
+        ok = ~np.isnat(frame[name])
+        for entity in entities:
+            a = frame[entity]
+            g = codes_of(a) if is_categorical(a) else pd.factorize(as_float(a))[0]
+            same = (g[1:] == g[:-1]) & ok[1:] & ok[:-1]
+            if same.sum() >= 0.5 * frame.rows and np.mean(np.diff(t)[same] >= 0) >= ORDERED_SHARE:
+                c.ordered_within = entity
+                break
+
 
 
 def _profile_column(name: str, a: Any, info: Any, n: int) -> ColumnProfile:
@@ -101,14 +128,12 @@ def _profile_column(name: str, a: Any, info: Any, n: int) -> ColumnProfile:
             return ColumnProfile(name, "constant", missing, unique, n)
         stats = {"top_share": round(float(counts.max() / present), 4), "mean_length": round(info.mean_len, 1),
                  "max_length": int(info.max_len)}
-        id_name = looks_like_id_name(name)
-        if info.mean_words >= 4 and unique >= 0.5 * present and present >= 10 or (
-                info.mean_len >= 60 and unique >= 0.3 * present and present >= 10):
-            return ColumnProfile(name, "text", missing, unique, n, stats=stats)
-        if present >= 20 and unique >= 0.95 * present:
-            return ColumnProfile(name, "id", missing, unique, n, stats=stats)
-        if id_name and present >= 20 and unique >= 10 and present / unique <= 20:
-            return ColumnProfile(name, "id", missing, unique, n, group_id=unique < present, stats=stats)
+        kind, group = _text_kind(name, info, present, unique)
+        if kind == "text":
+            stats.update(text="long" if _long_text(info, present, unique) else "short",
+                         mean_words=round(info.mean_words, 1))
+        if kind is not None:
+            return ColumnProfile(name, kind, missing, unique, n, group_id=group, stats=stats)
         return ColumnProfile(name, "categorical", missing, unique, n, stats=stats)
     values = as_float(a)
     ok = ~np.isnan(values)
@@ -133,6 +158,29 @@ def _profile_column(name: str, a: Any, info: Any, n: int) -> ColumnProfile:
     return _numeric_kind(name, info, n, missing, unique, mono, steps_one, stats)
 
 
+def _long_text(info: Any, present: int, unique: int) -> bool:
+    return present >= 10 and (info.mean_words >= 4 and unique >= 0.5 * present
+                              or info.mean_len >= 60 and unique >= 0.3 * present)
+
+
+def _text_kind(name: str, info: Any, present: int, unique: int) -> tuple[str | None, bool]:
+    """(kind, repeats) of a text column that is not a category: free text (long, or short such as
+    subjects and titles: several words from a shared vocabulary), or an identifier (unique values,
+    or values shaped like codes or named like an ID that repeat over rows: an entity)."""
+    token_ratio = info.extra.get("token_ratio", 1.0)
+    code_share = info.extra.get("code_share", 0.0)
+    if _long_text(info, present, unique):
+        return "text", False
+    if (present >= 20 and info.mean_words >= SHORT_TEXT_WORDS and unique >= max(SHORT_TEXT_DISTINCT, 0.02 * present)
+            and token_ratio <= SHORT_TEXT_TOKEN_RATIO and code_share < 0.5):
+        return "text", False
+    if present >= 20 and unique >= 0.95 * present:
+        return "id", False
+    if present >= 20 and unique >= ENTITY_MIN_IDS and (looks_like_id_name(name) or code_share >= ENTITY_CODE_SHARE):
+        return "id", True
+    return None, False
+
+
 def _numeric_kind(name: str, info: Any, n: int, missing: int, unique: int, mono: bool, steps_one: bool,
                   stats: dict) -> ColumnProfile:
     present = n - missing
@@ -141,9 +189,11 @@ def _numeric_kind(name: str, info: Any, n: int, missing: int, unique: int, mono:
     if info.integer and present >= 20:
         id_name = looks_like_id_name(name)
         all_unique = unique == present
-        if all_unique and (id_name or (mono and steps_one)):
+        span = (stats["max"] or 0) - (stats["min"] or 0) + 1
+        dense = present >= 50 and span <= ID_DENSITY * present  # random integers this dense would collide
+        if all_unique and (id_name or (mono and steps_one) or dense):
             return ColumnProfile(name, "id", missing, unique, n, monotonic=mono, stats=stats)
-        if id_name and unique >= 10 and present / unique <= 20:
+        if id_name and unique >= ENTITY_MIN_IDS and unique < present:
             return ColumnProfile(name, "id", missing, unique, n, group_id=True, stats=stats)
     return ColumnProfile(name, "numeric", missing, unique, n, monotonic=mono, stats=stats)
 

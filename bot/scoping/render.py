@@ -14,17 +14,35 @@ from bot.textsafe import code_span, cut, display_name
 MAX_WARNINGS = 12
 METRIC_LABEL = {"roc_auc": "ROC-AUC", "f1_macro": "macro F1", "r2": "R²", "pr_auc": "PR-AUC", "f1": "F1",
                 "accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "rmse": "RMSE", "mae": "MAE",
-                "roc_auc_ovr": "ROC-AUC (OvR)"}
+                "roc_auc_ovr": "ROC-AUC (OvR)", "wape": "WAPE", "mase": "MASE"}
+# Scores shown beside the headline, per headline metric (the best model's means)
+BESIDE = {"wape": ("mae", "mase", "r2"), "mase": ("mae", "wape", "r2"), "rmse": ("mae", "r2"),
+          "pr_auc": ("roc_auc",)}
+
 PHASE_LABEL = {"discovery": "Discovery", "data_preparation": "Data preparation", "modelling": "Modelling",
-               "evaluation": "Evaluation", "deployment_handover": "Deployment and handover"}
+               "evaluation": "Evaluation", "deployment_handover": "Deployment and handover",
+               "forecast_design": "Forecast design", "text_preparation": "Text preparation",
+               "interaction_data": "Interaction data", "ranking_evaluation": "Ranking evaluation"}
 
 
 def leader_text(best: Any) -> str:
     """' best so far: hist_gbm ROC-AUC 0.991' (the first scores, shown while the rest run)."""
     if not isinstance(best, dict) or not isinstance(best.get("score"), (int, float)):
         return ""
-    metric = METRIC_LABEL.get(str(best.get("metric")), str(best.get("metric") or "score"))
-    return f" · best so far: {best.get('model')} {metric} {best['score']:.3f}"
+    name = str(best.get("metric"))
+    metric = METRIC_LABEL.get(name, str(best.get("metric") or "score"))
+    return f" · best so far: {best.get('model')} {metric} {fmt_score(name, best['score'])}"
+
+
+def fmt_score(metric: str, value: Any) -> str:
+    """A score as people read it: WAPE as a percentage, errors in the target's units with separators."""
+    if not isinstance(value, (int, float)):
+        return "-"
+    if metric == "wape":
+        return f"{value:.1%}"
+    if metric in ("mae", "rmse") and abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3f}"
 
 
 def scope_markdown(report: dict[str, Any]) -> str:
@@ -32,9 +50,12 @@ def scope_markdown(report: dict[str, Any]) -> str:
     label = METRIC_LABEL.get(metric, metric)
     lines: list[str] = []
     target = _safe(report.get("target"))
+    frame = report.get("frame")
     lines.append(f"**Scope** of {code_span(_safe((report.get('file') or {}).get('name', 'file')))}: "
                  f"{report.get('rows', 0):,} rows × {report.get('columns', 0):,} columns; target {code_span(target)} "
-                 f"({report.get('task')}, {label}).")
+                 f"({report.get('task')}, {label}" + (f", {_safe(frame)} project" if frame else "") + ").")
+    if report.get("frame_reason"):
+        lines.append(f"Frame: {cut(str(report['frame_reason']), 400)}")
     cv = report.get("cv") or {}
     if cv.get("note"):
         lines.append(f"Validation: {cut(str(cv['note']), 300)}")
@@ -42,17 +63,13 @@ def scope_markdown(report: dict[str, Any]) -> str:
     if sel.get("rows") and sel.get("of") and sel["rows"] < sel["of"]:
         lines.append(f"Selection: {sel.get('note')}.")
     best = report.get("best") or {}
-    dummy = report.get("dummy")
     if best.get("score") is not None:
-        base = f" vs dummy {dummy:.3f}" if isinstance(dummy, (int, float)) else ""
-        checked = best.get("checked")
-        if checked and checked.get("score") is not None:
-            lines.append(f"**Best:** {code_span(_safe(best.get('model')))} {label} **{best['score']:.3f}** trained on "
-                         f"{checked['train_rows']:,} rows and scored on {checked['test_rows']:,} held-out rows{base} "
-                         f"(chosen on the sample: {best.get('selection_score', 0):.3f} in cross-validation).")
-        else:
-            spread = _std_of(report, best.get("model"), metric)
-            lines.append(f"**Best:** {code_span(_safe(best.get('model')))} {label} **{best['score']:.3f}**{spread}{base}.")
+        lines.append(headline_text(report))
+        leaky = best.get("with_leaks")
+        if isinstance(leaky, dict) and leaky.get("score") is not None:
+            cols = ", ".join(code_span(_safe(c)) for c in (leaky.get("columns") or [])[:5])
+            lines.append(f"With {cols} put back: {label} {fmt_score(metric, leaky['score'])}, "
+                         f"{cut(str(leaky.get('reason') or 'not credible'), 400)}")
     rows = report.get("baselines") or []
     if rows:
         lines.append("")
@@ -60,9 +77,15 @@ def scope_markdown(report: dict[str, Any]) -> str:
         lines.append("|---|---|---|")
         for b in rows[:10]:
             s = (b.get("scores") or {}).get(metric) or {}
-            mean = f"{s['mean']:.3f}" if s.get("mean") is not None else "-"
-            std = f" ± {s['std']:.3f}" if s.get("std") is not None else ""
+            mean = fmt_score(metric, s.get("mean"))
+            std = f" ± {fmt_score(metric, s['std'])}" if s.get("std") is not None else ""
             lines.append(f"| {code_span(_safe(b.get('model')))} | {mean}{std} | {b.get('fit_seconds', 0):.1f} |")
+    notes = report.get("frame_notes") or []
+    if notes:
+        lines.append("")
+        lines.append("**Beyond these baselines:**")
+        for note in notes[:5]:
+            lines.append(f"- {cut(str(note), 300)}")
     reading = report.get("learning_curve_reading")
     if reading:
         lines.append("")
@@ -81,8 +104,10 @@ def scope_markdown(report: dict[str, Any]) -> str:
         lines.append(f"**Estimate:** {est['hours_low']:g}–{est['hours_high']:g} hours")
         for p in est["phases"]:
             drivers = "; ".join(str(d) for d in (p.get("drivers") or [])[:3])
-            lines.append(f"- {PHASE_LABEL.get(p['name'], p['name'])}: {p['hours_low']:g}–{p['hours_high']:g} h"
+            lines.append(f"- {PHASE_LABEL.get(p['name'], _safe(p['name']))}: {p['hours_low']:g}–{p['hours_high']:g} h"
                          + (f" ({cut(drivers, 160)})" if drivers else ""))
+        for note in (est.get("range_notes") or [])[:2]:
+            lines.append(f"- Range: {cut(str(note), 240)}")
     q = report.get("quote")
     if q:
         per = "day" if q.get("unit") == "day" else "hour"
@@ -92,13 +117,44 @@ def scope_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _std_of(report: dict[str, Any], model: Any, metric: str) -> str:
+def headline_text(report: dict[str, Any]) -> str:
+    """The one headline sentence (the chart's title says the same): best model, score, spread, reference."""
+    metric = report.get("metric") or ""
+    label = METRIC_LABEL.get(metric, metric)
+    best = report.get("best") or {}
+    dummy = report.get("dummy")
+    ref = _safe(report.get("dummy_model") or "dummy")
+    base = f" vs {ref} {fmt_score(metric, dummy)}" if isinstance(dummy, (int, float)) else ""
+    if isinstance(best.get("base_rate"), (int, float)):
+        base += f" (base rate {best['base_rate']:.2%})"
+    model = code_span(_safe(best.get("model")))
+    checked = best.get("checked")
+    if checked and checked.get("score") is not None:
+        return (f"**Best:** {model} {label} **{fmt_score(metric, best['score'])}** trained on "
+                f"{checked['train_rows']:,} rows and scored on {checked['test_rows']:,} held-out rows{base} "
+                f"(chosen on the sample: {fmt_score(metric, best.get('selection_score'))} in cross-validation).")
+    spread = _std_of(report, best.get("model"), metric)
+    beside = _beside(report, best.get("model"), metric)
+    return f"**Best:** {model} {label} **{fmt_score(metric, best['score'])}**{spread}{beside}{base}."
+
+
+def _entry(report: dict[str, Any], model: Any) -> dict[str, Any]:
     for b in report.get("baselines") or []:
         if b.get("model") == model:
-            s = (b.get("scores") or {}).get(metric) or {}
-            if s.get("std") is not None:
-                return f" ± {s['std']:.3f}"
-    return ""
+            return b.get("scores") or {}
+    return {}
+
+
+def _std_of(report: dict[str, Any], model: Any, metric: str) -> str:
+    s = _entry(report, model).get(metric) or {}
+    return f" ± {fmt_score(metric, s['std'])}" if s.get("std") is not None else ""
+
+
+def _beside(report: dict[str, Any], model: Any, metric: str) -> str:
+    scores = _entry(report, model)
+    parts = [f"{METRIC_LABEL.get(m, m)} {fmt_score(m, (scores.get(m) or {}).get('mean'))}"
+             for m in BESIDE.get(metric, ()) if (scores.get(m) or {}).get("mean") is not None]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _safe(text: Any) -> str:

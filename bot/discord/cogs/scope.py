@@ -30,14 +30,16 @@ class ScopeCog(commands.Cog):
     @app_commands.describe(file="a .csv or .csv.gz file", target="the column to predict (default: inferred)",
                            budget="seconds for the baselines (default from config)",
                            public="post the report in the channel (default: only you see it)",
-                           rate="your rate, to add a quote range", unit="the rate's unit", currency="3-letter code")
+                           rate="your rate, to add a quote range", unit="the rate's unit", currency="3-letter code",
+                           frame="project frame (default: detected from the data)")
     @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     @app_commands.allowed_installs(guilds=True, users=True)
     async def scope(self, interaction: discord.Interaction, file: discord.Attachment,
                     target: app_commands.Range[str, 1, 200] | None = None,
                     budget: app_commands.Range[float, 1.0, 3600.0] | None = None, public: bool = False,
                     rate: app_commands.Range[float, 0.01, 1e7] | None = None, unit: Literal["day", "hour"] = "day",
-                    currency: app_commands.Range[str, 3, 3] = "GBP") -> None:
+                    currency: app_commands.Range[str, 3, 3] = "GBP",
+                    frame: Literal["auto", "tabular", "forecasting", "text", "recommender"] = "auto") -> None:
         async with Guard(interaction) as guard:
             private = not public or in_dm(interaction)
             check_csv_attachment(self.bot, file)  # refusals come before the (maybe public) placeholder
@@ -53,7 +55,8 @@ class ScopeCog(commands.Cog):
             result = await scope_job(self.bot, interaction.user, data=data, filename=file.filename, target=target,
                                      budget=budget, edit=edit,
                                      seconds_left=lambda: token_seconds_left(interaction.created_at),
-                                     terms={"rate": rate, "unit": unit, "currency": currency} if rate else None)
+                                     terms={**({"rate": rate, "unit": unit, "currency": currency} if rate else {}),
+                                            **({"frame": frame} if frame != "auto" else {})} or None)
             del data
             make = scope_payload(result)
             view = (PrivateResultView(interaction.user.id, private_payload=make, share_payload=None, in_guild=True)
