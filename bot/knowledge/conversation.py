@@ -14,8 +14,9 @@ Every turn is one of four kinds:
   sections, without the sentences already shown.
 
 Being short is not being a follow-up: a short line with its own subject ("whats 12 x 9") stands alone.
-The state a later turn needs (root question, slots, their surfaces, context, the answer's sections and
-shown sentences) is kept in each turn's `meta`. With a model configured, the model writes the
+The state a later turn needs (root question, slots, context, the answer's sections and shown
+sentences) is kept in each turn's `meta`. Acknowledgements ("ok", "fine.", "thanks") are taken off a
+line before it is read. With a model configured, the model writes the
 standalone question of a follow-up; the offline rewrite is its fallback.
 """
 
@@ -139,7 +140,7 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
     # A slot change or an elaboration of a `context` turn keeps that turn's context.
     base = dict(slots=slots, changed=changed, context=list(state.get("context") or []),
                 previous=state)
-    anaphora = bool(_ANAPHORA.search(question))
+    anaphora = bool(_ANAPHORA.search(original))  # "which metric then?" refers back, chatter or not
     if _ELABORATE.match(question) and (len(new_words) <= 2 or anaphora) and not changed:
         return Turn("elaborate", question, substitute(root, slots, vocab), root, **base,
                     rewritten=True, own_words=len(new_words))
@@ -149,7 +150,7 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
             root = str(back["root"])
             base.update(slots={**(back.get("slots") or {}), **own_slots}, context=list(back.get("context") or []))
         return Turn("slot", question, substitute(root, base["slots"], vocab), root, **base, rewritten=True)
-    if _FOLLOW_START.match(original) or _FOLLOW_START.match(question) or _FOLLOW_END.search(question) \
+    if _FOLLOW_START.match(original) or _FOLLOW_START.match(question) or _FOLLOW_END.search(original) \
             or (anaphora and len(new_words) <= 3) or not new_words:
         carried = {k: v for k, v in slots.items() if k in CARRIED or k in own_slots}
         standalone = substitute(question, carried, vocab, replace=False)
