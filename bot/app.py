@@ -14,13 +14,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.errors import InputError, LimitExceeded, NotFound, UserError
 from bot.lazy import lazy
-from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,11 @@ class Core:
     # Components ------------------------------------------------------------------------
     @lazy
     def store(self) -> Store:
-        return Store(self.settings.data_dir / "state.sqlite3")
+        from bot.store import Store
+
+        cfg = self.settings
+        return Store(cfg.store.url or cfg.data_dir / "state.sqlite3", pool_size=cfg.store.pool_size,
+                     ttl_seconds=cfg.conversations.ttl_days * 86400)
 
     @lazy
     def skills(self):
@@ -59,6 +66,11 @@ class Core:
 
     @lazy
     def scoper(self):
+        """Where scopes run: this machine's isolated runner, or Celery workers (`scope.engine`)."""
+        if self.settings.scope.engine == "celery":
+            from bot.scale.client import CeleryScopeEngine
+
+            return CeleryScopeEngine(self.settings)
         from bot.scoping.worker import ScopeRunner
 
         return ScopeRunner(self.settings, one_shot=self.one_shot)
@@ -77,6 +89,8 @@ class Core:
     def close(self) -> None:
         if "scoper" in self.__dict__:
             self.scoper.close()
+        if "store" in self.__dict__:
+            self.store.close()
 
     # Ask and the knowledge base ----------------------------------------------------------
     def ask(self, question: str, *, user_id: str = "local", skill: str | None = None,
@@ -140,8 +154,9 @@ class Core:
               rate: float | None = None, unit: str = "day", currency: str = "GBP",
               user_id: str = "local", progress: Progress | None = None,
               timeout: float | None = None, cv: str = "auto", chart: bool = True,
-              frame: str = "auto") -> dict[str, Any]:
+              frame: str = "auto", cancel: threading.Event | None = None) -> dict[str, Any]:
         """Run a scope in an isolated worker; store the report (never the data) under an id for the user.
+        Setting `cancel` stops the job (Cancelled is raised).
 
         Returns {"report": <scope JSON>, "chart_png": bytes | None, "scope_id": str}.
         """
@@ -159,9 +174,10 @@ class Core:
             estimate=self._estimate_block(), cv=cv, chart=chart, frame=frame,
         )
         started = time.monotonic()
-        result = self.scoper.run(request, progress=progress, timeout=timeout)
+        result = self.scoper.run(request, progress=progress, timeout=timeout, cancel=cancel, user_id=str(user_id))
         report = result.report
-        scope_id = self.store.save_scope(str(user_id), report, keep_days=self.settings.scope.keep_reports_days)
+        scope_id = result.scope_id or self.store.save_scope(str(user_id), report,
+                                                            keep_days=self.settings.scope.keep_reports_days)
         report["id"] = scope_id
         log.info("scope done id=%s rows=%s cols=%s seconds=%.2f", scope_id, report.get("rows"),
                  report.get("columns"), time.monotonic() - started)
@@ -208,14 +224,47 @@ class Core:
             hours_per_day=self.settings.estimate_defaults.hours_per_day,
         )
 
+    def plan(self, *, scope: str | None = None, start: date | None = None, rate: float | None = None,
+             unit: str = "day", currency: str | None = None, user_id: str = "local", chart: bool = False,
+             ics: bool = False, today: date | None = None) -> dict[str, Any]:
+        """A dated plan from a stored scope id (the user's own), a scope JSON file, or the user's latest scope.
+
+        Returns {"plan": <plan JSON>, "markdown": str, "chart_png": bytes | None, "ics": str | None}.
+        """
+        from bot.planning import build_plan
+        from bot.planning.render import plan_markdown
+        from bot.planning.workdays import next_monday
+
+        report = self._find_scope(scope, str(user_id))
+        today = today or date.today()
+        cfg = self.settings.plan
+        plan = build_plan(report, start=start or next_monday(today), today=today,
+                          hours_per_day=self.settings.estimate_defaults.hours_per_day,
+                          buffer_share=cfg.buffer_share, review_days=cfg.review_days, holidays=cfg.holidays,
+                          deposit=self.settings.quote.deposit, contingency=self.settings.quote.contingency,
+                          rate=rate, unit=unit, currency=currency)
+        out: dict[str, Any] = {"plan": plan, "markdown": plan_markdown(plan), "chart_png": None, "ics": None}
+        if chart:
+            from bot.planning.gantt import plan_chart
+
+            out["chart_png"] = plan_chart(plan)
+        if ics:
+            from bot.planning.ics import plan_ics
+
+            out["ics"] = plan_ics(plan)
+        log.info("plan built phases=%d working_days=%d", len(plan["phases"]), plan["working_days"])
+        return out
+
     def _find_scope(self, scope: str | None, user_id: str) -> dict[str, Any]:
         if not scope:
             latest = self.store.latest_scope(user_id)
             if latest is None:
                 raise NotFound("you have no stored scope yet.", hint="Run a scope on a CSV first, or pass --scope FILE.")
+            latest[1]["id"] = latest[0]
             return latest[1]
         found = self.store.get_scope(scope, user_id=user_id)
         if found is not None:
+            found["id"] = scope
             return found
         path = Path(scope).expanduser()
         if path.suffix.lower() == ".json" and path.is_file():
@@ -236,6 +285,24 @@ class Core:
     # Privacy -----------------------------------------------------------------------------
     def forget(self, user_id: str) -> dict[str, int]:
         return self.store.forget(str(user_id))
+
+    # The state database ------------------------------------------------------------------
+    def store_version(self) -> dict[str, Any]:
+        """Bring the state database's schema up to date; its (password-masked) URL and version."""
+        from bot.store import shown_url
+
+        self.store.ensure_schema()
+        return {"url": shown_url(self.store.url), "version": self.store.schema_version()}
+
+    def store_copy(self, url: str) -> dict[str, Any]:
+        """Copy every row of the state database into the empty database at `url` (e.g. PostgreSQL)."""
+        from bot.store import Store, shown_url
+
+        target = Store(url)
+        try:
+            return {"to": shown_url(target.url), "copied": self.store.copy_to(target)}
+        finally:
+            target.close()
 
 
 __all__ = ["Core", "UserError"]

@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,14 @@ COMMANDS = [
     ("scope", "Scope a CSV: data quality, baselines, learning curve, effort and quote range."),
     ("rate", "Private rate advice: ranges with sources and factors (`rate calc` for the calculator)."),
     ("quote", "Build a quote from a stored scope (by id) or a scope JSON file."),
+    ("plan", "A dated project plan from a scope: phases, reviews, buffer, payments; Gantt PNG and .ics."),
     ("ingest", "Add guides (.md .rst .txt .html .pdf, files or folders) to the knowledge index."),
     ("kb", "Knowledge base: list guides, remove a guide, rebuild the index."),
     ("eval", "Evaluate retrieval and answers on the question sets; summarise feedback."),
     ("console", "Interactive terminal front speaking the Discord commands (/ask, /scope, ...)."),
     ("run", "Start the Discord bot (needs DISCORD_TOKEN), else point to the console."),
+    ("worker", "Run a scope worker for scope.engine: celery (Celery through Redis; see README Scaling out)."),
+    ("store", "The shared state database: schema version, copy into another database (e.g. PostgreSQL)."),
 ]
 
 
@@ -63,6 +67,13 @@ def _number(low: float, high: float | None, what: str):
         return x
 
     return parse
+
+
+def _iso_date(v: str) -> date:
+    try:
+        return date.fromisoformat(v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{v}' is not a date as YYYY-MM-DD") from None
 
 
 _positive = _number(0, None, "greater than 0")
@@ -133,6 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", default="local", help=argparse.SUPPRESS)
     p.set_defaults(handler=cmd_quote)
 
+    p = sub.add_parser("plan", parents=[common], help=helps["plan"], description=helps["plan"])
+    p.add_argument("--scope", help="a scope id (yours) or a scope JSON file (default: your latest scope)")
+    p.add_argument("--start", type=_iso_date, help="first working day, YYYY-MM-DD (default: next Monday)")
+    p.add_argument("--rate", type=_positive, help="your rate, to add amounts to the payments")
+    p.add_argument("--unit", choices=["hour", "day"], default="day")
+    p.add_argument("--currency", help="3-letter code, e.g. GBP (needed with --rate)")
+    p.add_argument("--plot", type=Path, help="write the Gantt chart (PNG) here")
+    p.add_argument("--ics", type=Path, help="write the milestones as an iCalendar file here")
+    p.add_argument("--user", default="local", help=argparse.SUPPRESS)
+    p.set_defaults(handler=cmd_plan)
+
     p = sub.add_parser("ingest", parents=[common], help=helps["ingest"], description=helps["ingest"])
     p.add_argument("paths", nargs="+", type=Path, help="files or folders")
     p.add_argument("--prune", action="store_true", help="also remove indexed guides under these folders that no longer exist")
@@ -175,6 +197,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[common], help=helps["run"], description=helps["run"])
     p.add_argument("--sync-global", action="store_true", help="sync slash commands globally (once per deploy)")
     p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("worker", parents=[common], help=helps["worker"], description=helps["worker"])
+    p.add_argument("--concurrency", type=int, default=1, help="scopes at once in this worker (default 1 per core)")
+    p.add_argument("--name", help="node name (default mlbot@HOST); `--stop NAME` stops it")
+    p.add_argument("--stop", metavar="NAME", help="ask the named worker (or `all`) to finish its jobs and stop")
+    p.set_defaults(handler=cmd_worker)
+
+    p = sub.add_parser("store", parents=[common], help=helps["store"], description=helps["store"])
+    ssub = p.add_subparsers(dest="store_command", metavar="{version,migrate}", parser_class=_Parser, required=True)
+    s = ssub.add_parser("version", parents=[common], help="bring the schema up to date and print its version")
+    s.set_defaults(handler=cmd_store_version)
+    s = ssub.add_parser("migrate", parents=[common], help="copy every row into an empty database at URL")
+    s.add_argument("--to", required=True, metavar="URL", help="e.g. postgresql://mlbot@db-host/mlbot")
+    s.set_defaults(handler=cmd_store_migrate)
     return parser
 
 
@@ -277,6 +313,21 @@ def cmd_quote(args, core) -> int:
     return 0
 
 
+def cmd_plan(args, core) -> int:
+    if args.rate is not None and not args.currency:
+        raise UsageError("--rate needs --currency.", hint="For example --rate 600 --unit day --currency GBP.")
+    result = core.plan(scope=args.scope, start=args.start, rate=args.rate, unit=args.unit, currency=args.currency,
+                       user_id=args.user, chart=bool(args.plot), ics=bool(args.ics))
+    from bot.terminal import write_output
+
+    written = [str(write_output(path, data, option=option))
+               for path, data, option in ((args.plot, result["chart_png"], "--plot"), (args.ics, result["ics"], "--ics"))
+               if path is not None]
+    text = result["markdown"] + "".join(f"\nWritten: {w}" for w in written)
+    emit(args, result["plan"], text)
+    return 0
+
+
 def cmd_ingest(args, core) -> int:
     from bot.render import ingest_text
 
@@ -369,6 +420,33 @@ def cmd_run(args, core) -> int:
     from bot.discord.bot import run_bot
 
     run_bot(core, sync_global=args.sync_global)
+    return 0
+
+
+def cmd_worker(args, core) -> int:
+    from bot.scale import worker
+
+    if args.stop:
+        stopped = worker.stop(core.settings, args.stop)
+        emit(args, {"stopped": stopped}, f"stopping: {', '.join(stopped) or 'no worker answered'}")
+        return 0 if stopped else 2
+    if not 1 <= args.concurrency <= 64:
+        raise UsageError("--concurrency must be between 1 and 64.")
+    worker.serve(core, concurrency=args.concurrency, name=args.name)
+    return 0
+
+
+def cmd_store_version(args, core) -> int:
+    result = core.store_version()
+    emit(args, result, f"{result['url']}: schema {result['version']}")
+    return 0
+
+
+def cmd_store_migrate(args, core) -> int:
+    result = core.store_copy(args.to)
+    lines = [f"copied into {result['to']}:"] + [f"  {name}: {n}" for name, n in result["copied"].items()]
+    lines.append("Now set store.url (or MLBOT_STORE__URL) to it on every bot process and worker.")
+    emit(args, result, "\n".join(lines))
     return 0
 
 

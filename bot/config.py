@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -189,9 +190,21 @@ class Scope(_Section):
     random_state: int = 0
     selection_sample_rows: int = Field(20_000, ge=500)
     keep_reports_days: int = Field(90, ge=1)
+    engine: Literal["local", "celery"] = "local"   # celery: jobs go to `mlbot worker` processes through Redis
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    remote_max_file_mb: float = Field(100, gt=0)   # upload cap when the bytes travel through Redis
+    upload_ttl_seconds: float = Field(120, gt=0)   # an upload not picked up by then is gone from Redis
+    queue_limit: int = Field(16, ge=1)             # scopes waiting in the shared queue before "busy"
+    queue_wait_seconds: float = Field(60, gt=0)    # a scope not started by a worker by then is "busy"
+    worker_lost_seconds: float = Field(10, ge=2)   # a worker silent this long is gone: its job runs again
     leakage: LeakChecks = LeakChecks()
     structure: StructureChecks = StructureChecks()
     frames: FrameChecks = FrameChecks()
+
+
+class StoreSettings(_Section):
+    url: str | None = None      # None: a SQLite file in the data dir; postgresql://... for several machines
+    pool_size: int = Field(5, ge=1, le=100)
 
 
 class EstimateDefaults(_Section):
@@ -224,10 +237,18 @@ class Quote(_Section):
     deposit: float = Field(0.30, ge=0, le=0.9)
 
 
+class Plan(_Section):
+    buffer_share: float = Field(0.5, ge=0, le=2)
+    review_days: int = Field(0, ge=0, le=20)
+    holidays: list[date] = []
+
+
 class Discord(_Section):
     dev_guild_id: int | None = None
     owner_ids: list[int] = []
     sharded: bool = False
+    shard_count: int | None = Field(None, ge=1)   # with shard_ids: this process runs only those shards
+    shard_ids: list[int] | None = None            # (several bot processes split the shards between them)
     max_upload_mb: float = Field(10, gt=0, le=500)
     ask_cooldown_seconds: float = Field(5, ge=0)
     scope_cooldown_seconds: float = Field(30, ge=0)
@@ -261,9 +282,11 @@ class Settings(BaseSettings):
     llm: LLM = LLM()
     conversations: Conversations = Conversations()
     scope: Scope = Scope()
+    store: StoreSettings = StoreSettings()
     estimate_defaults: EstimateDefaults = EstimateDefaults()
     rates: Rates = Rates()
     quote: Quote = Quote()
+    plan: Plan = Plan()
     discord: Discord = Discord()
 
     discord_token: SecretStr | None = Field(None, validation_alias="DISCORD_TOKEN", exclude=True)

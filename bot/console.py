@@ -1,7 +1,7 @@
 """`mlbot console`: a terminal front that speaks the Discord commands, one line at a time.
 
 `/ask ...`, `/scope path.csv target=col`, `/rate region=uk`, `/ratecalc income=80000 currency=GBP`,
-`/quote rate=600 unit=day currency=GBP`, `/forget`, `/kb list`, `/help`; a line without a slash is a
+`/quote rate=600 unit=day currency=GBP`, `/plan start=2027-01-04 plot=plan.png ics=plan.ics`, `/forget`, `/kb list`, `/help`; a line without a slash is a
 question (like a DM), and follow-ups share the session's conversation until `/new` starts another. Reads stdin, so a pipe can
 drive it; at the end of input it exits 0. With `--json` every input line gives one JSON line out.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import shlex
 import sys
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,7 +20,7 @@ from bot.errors import InputError, UsageError, UserError
 from bot.logs import new_error_id
 from bot.render import answer_text, help_text, ingest_text, kb_list_text
 from bot.scoping.render import leader_text
-from bot.terminal import printable, read_number, write_chart
+from bot.terminal import printable, read_number, write_chart, write_output
 
 PROMPT = "mlbot> "
 
@@ -154,6 +155,26 @@ class Console:
         """Start a new conversation: later questions no longer follow up on earlier ones."""
         self.conversation = "console-" + uuid.uuid4().hex[:8]
         return {"conversation_id": self.conversation}, "New conversation: follow-ups start from here."
+
+    def _cmd_plan(self, rest: str):
+        _, opts = _parse(rest, {"scope", "start", "rate", "unit", "currency", "plot", "ics"}, positional=False)
+        rate = _num(opts, "rate")
+        if rate is not None and not opts.get("currency"):
+            raise UsageError("rate needs currency.", hint="Example: /plan rate=600 unit=day currency=GBP")
+        start = None
+        if opts.get("start"):
+            try:
+                start = date.fromisoformat(opts["start"])
+            except ValueError:
+                raise InputError(f"start must be a date as YYYY-MM-DD (got '{opts['start'][:20]}').") from None
+        result = self.core.plan(scope=opts.get("scope"), start=start, rate=rate, unit=opts.get("unit", "day"),
+                                currency=opts.get("currency"), user_id=self.user_id, chart=bool(opts.get("plot")),
+                                ics=bool(opts.get("ics")))
+        text = result["markdown"]
+        for key, data in (("plot", result["chart_png"]), ("ics", result["ics"])):
+            if opts.get(key):
+                text += f"\nWritten to {write_output(Path(opts[key]), data, option=key + '=')}."
+        return result["plan"], text
 
     def _cmd_forget(self, rest: str):
         counts = self.core.forget(self.user_id)

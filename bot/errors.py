@@ -66,5 +66,11 @@ class Busy(UserError):
     code = "busy"
 
 
+class Cancelled(UserError):
+    """A job stopped because its user (or the front) asked for it."""
+
+    code = "cancelled"
+
+
 class Forbidden(UserError):
     code = "forbidden"

@@ -20,6 +20,8 @@ HELP_COMMANDS = [
     ("/ratecalc income=80000 currency=GBP [overhead=12000] [tax=0.3] [billable_days=180]",
      "day and hour rate from a target income, every step shown (private)"),
     ("/quote [scope=ID] rate=600 unit=day currency=GBP", "a quote built from your latest scope (private)"),
+    ("/plan [scope=ID] [start=YYYY-MM-DD] [rate=N unit=day currency=GBP]",
+     "a dated project plan from your latest scope: phases, reviews, buffer, payments, Gantt chart and .ics (private)"),
     ("/forget", "delete your stored conversations, scope reports and feedback"),
     ("/kb list | /kb add | /kb remove | /kb reindex", "knowledge base (changes: bot owners only)"),
     ("/help", "this list"),

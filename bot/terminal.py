@@ -1,5 +1,5 @@
 """What the two terminal fronts (the `mlbot` CLI and the console) share: reading a number a person typed,
-writing the scope chart to a file, and the last filter on every text they print."""
+writing the scope chart and the plan's files, and the last filter on every text they print."""
 
 from __future__ import annotations
 
@@ -31,6 +31,22 @@ def write_chart(path: Path, png: bytes, scope_id: str, *, option: str) -> Path:
     except OSError as exc:
         raise InputError(f"could not write the chart to {path} ({exc.strerror or 'error'}); the scope is saved as "
                          f"{scope_id}.", hint=f"Pick a {option} path in a folder you can write to.") from None
+    return path
+
+
+def write_output(path: Path, data: bytes | str, *, option: str) -> Path:
+    """Write a plan's PNG (bytes) or calendar (text, byte for byte: CRLF stays CRLF); a path that cannot be
+    written is an InputError naming the front's `option` ("--ics", "ics=")."""
+    path = Path(path).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise InputError(f"could not write {path} ({exc.strerror or 'error'}).",
+                         hint=f"Pick a {option} path in a folder you can write to.") from None
     return path
 
 

@@ -1,6 +1,6 @@
 """Run the speed and memory benchmarks one after another and print their tables.
 
-    python evals/run_benchmarks.py [ask scope discord loaders peers]   (default: ask scope discord loaders)
+    python evals/run_benchmarks.py [ask scope discord loaders plan peers]   (default: ask scope discord loaders plan)
 
 `peers` (mlbot scope against dabl, lazypredict and FLAML in their own virtual environments) takes
 one to two hours, so it runs only when named (`make bench-peers`).
@@ -19,12 +19,13 @@ BENCHES = {
     "scope": ["bench_scope.py"],
     "discord": ["bench_discord.py"],
     "loaders": ["bench_loaders.py"],
+    "plan": ["bench_plan.py"],
     "peers": ["bench_scope_peers.py"],
 }
 
 
 def main(argv: list[str]) -> int:
-    names = argv or ["ask", "scope", "discord", "loaders"]
+    names = argv or ["ask", "scope", "discord", "loaders", "plan"]
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(BENCHES)}", file=sys.stderr)

@@ -23,7 +23,7 @@ def mlbot(*args: str, data_dir: Path, stdin: str | None = None, env: dict | None
 
 
 LEAVES = [
-    ["ask"], ["scope"], ["rate"], ["rate", "calc"], ["quote"], ["ingest"], ["kb", "list"], ["kb", "remove"],
+    ["ask"], ["scope"], ["rate"], ["rate", "calc"], ["quote"], ["plan"], ["ingest"], ["kb", "list"], ["kb", "remove"],
     ["kb", "reindex"], ["eval", "retrieval"], ["eval", "answers"], ["eval", "feedback"], ["console"], ["run"],
 ]
 
@@ -38,7 +38,7 @@ def test_every_subcommand_has_help(tmp_path):
         assert exit_.value.code == 0, leaf
     top = mlbot("--help", data_dir=tmp_path)
     assert top.returncode == 0
-    for name in ("ask", "scope", "rate", "quote", "ingest", "kb", "eval", "console", "run"):
+    for name in ("ask", "scope", "rate", "quote", "plan", "ingest", "kb", "eval", "console", "run"):
         assert re.search(rf"^\s+{name}\s", top.stdout, re.M), name
 
 

@@ -19,7 +19,7 @@ from tests.test_discord_support import SETTLE, all_text, assert_no_pings
 pytest_plugins = ["tests.test_discord_support"]
 pytestmark = pytest.mark.simcord(settle_timeout=SETTLE)
 
-DM_COMMANDS = {"ask", "scope", "rate", "ratecalc", "quote", "forget", "help"}
+DM_COMMANDS = {"ask", "scope", "rate", "ratecalc", "quote", "plan", "forget", "help"}
 
 
 # Factory ---------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from bot.knowledge.loaders import split_front_matter
 from tests.conftest import ROOT
 
 GUIDES = sorted((ROOT / "knowledge").rglob("*.md"))
-TOPICS = {"rates", "ip", "methodology", "scoping", "communication"}
+TOPICS = {"rates", "ip", "methodology", "scoping", "communication", "practice", "delivery"}
 
 
 def body_words(text: str) -> int:

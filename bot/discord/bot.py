@@ -215,8 +215,16 @@ def build_bot(settings: Settings | None = None, core: Core | None = None, *, syn
     if settings is None:
         settings = core.settings if core is not None else load_settings()
     core = core or Core(settings)
-    cls = MlShardedBot if settings.discord.sharded else MlBot
-    return cls(settings, core, sync=sync, warm=warm)
+    cfg = settings.discord
+    if not cfg.sharded:
+        return MlBot(settings, core, sync=sync, warm=warm)
+    shards = {}
+    if cfg.shard_ids:
+        if not cfg.shard_count or any(not 0 <= i < cfg.shard_count for i in cfg.shard_ids):
+            raise ConfigError("discord.shard_ids needs discord.shard_count, and every id below it.",
+                              hint="E.g. shard_count: 4 with shard_ids: [0, 1] here and [2, 3] in the other process.")
+        shards = {"shard_count": cfg.shard_count, "shard_ids": cfg.shard_ids}
+    return MlShardedBot(settings, core, sync=sync, warm=warm, **shards)
 
 
 def run_bot(core: Core, sync_global: bool = False) -> None:

@@ -202,25 +202,25 @@ def _allocate(total: Decimal, weights: list[Decimal], step: Decimal) -> list[Dec
 
 
 def _milestones(priced, deposit: Decimal, total_low: Decimal, total_high: Decimal) -> list[dict[str, Any]]:
-    groups: list[tuple[str, str, Decimal]] = []
+    groups: list[tuple[str, str, Decimal, list[str]]] = []  # name, deliverable, weight, phases it pays for
     known = {n for _, names, _ in MILESTONES for n in names}
     for name, names, deliverable in MILESTONES:
         weight = sum(((p["price_low"] + p["price_high"]) / 2 for p in priced if p["name"] in names), Decimal(0))
         if weight > 0:
-            groups.append((name, deliverable, weight))
+            groups.append((name, deliverable, weight, [p["name"] for p in priced if p["name"] in names]))
     for p in priced:
         weight = (p["price_low"] + p["price_high"]) / 2
         if p["name"] not in known and weight > 0:
             groups.append((f"{p['label']} delivered", f"the {p['label'].lower()} deliverables listed in the "
-                           "statement of work", weight))
-    shares = _allocate(Decimal(1) - deposit, [w for _, _, w in groups], SHARE_STEP)
+                           "statement of work", weight, [p["name"]]))
+    shares = _allocate(Decimal(1) - deposit, [w for _, _, w, _ in groups], SHARE_STEP)
     rows = []
     if deposit > 0:
         rows.append({"name": "Deposit", "deliverable": "signed agreement", "share": deposit,
-                     "due": "on signing, before work starts"})
-    for (name, deliverable, _), share in zip(groups, shares, strict=True):
+                     "due": "on signing, before work starts", "phases": []})
+    for (name, deliverable, _, phases), share in zip(groups, shares, strict=True):
         rows.append({"name": name, "deliverable": deliverable, "share": share,
-                     "due": f"on delivery of {deliverable}"})
+                     "due": f"on delivery of {deliverable}", "phases": phases})
     for key, total in (("amount_low", total_low), ("amount_high", total_high)):
         amounts = [(total * r["share"]).quantize(CENT, rounding=ROUND_HALF_UP) for r in rows]
         amounts[-1] = total - sum(amounts[:-1])
@@ -383,7 +383,8 @@ def build_quote(report: dict[str, Any], *, rate: float, unit: str, currency: str
         "total_low": _f(total_low),
         "total_high": _f(total_high),
         "milestones": [{"name": m["name"], "deliverable": m["deliverable"], "share": _f(m["share"]), "due": m["due"],
-                        "amount_low": _f(m["amount_low"]), "amount_high": _f(m["amount_high"])} for m in milestones],
+                        "amount_low": _f(m["amount_low"]), "amount_high": _f(m["amount_high"]),
+                        "phases": m["phases"]} for m in milestones],
         "assumptions": assumptions,
         "exclusions": exclusions,
         "success_criteria": _success_criteria(report),

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot import errors
-from bot.errors import LimitExceeded, UserError
+from bot.errors import Cancelled, LimitExceeded, UserError
 
 log = logging.getLogger(__name__)
 PRELOAD = ["bot.scoping._worker_env", "bot.scoping.job"]
@@ -53,6 +53,7 @@ class ScopeRequest:
 class ScopeResult:
     report: dict
     chart_png: bytes | None
+    scope_id: str | None = None  # set when the engine stored the report itself (the celery worker)
 
 
 class WorkerCrashed(UserError):
@@ -91,10 +92,15 @@ class ScopeRunner:
                 self._ctx = _forkserver(self.preload)
             return self._ctx
 
-    def warm(self) -> None:
-        """Start the forkserver now (it imports the heavy libraries once)."""
-        self._context()
+    def warm(self, *, wait: bool = False) -> None:
+        """Start the forkserver now (it imports the heavy libraries once). `wait`: return only when
+        it has (a scope worker says "ready" only then)."""
+        ctx = self._context()
         _ensure_forkserver()
+        if wait:
+            proc = ctx.Process(target=_noop, name="scope-prime", daemon=True)
+            proc.start()
+            proc.join(timeout=300)
 
     def close(self) -> None:
         with self._lock:
@@ -103,8 +109,10 @@ class ScopeRunner:
             _kill(proc)
 
     # Jobs --------------------------------------------------------------------------------
-    def run(self, request: ScopeRequest, *, progress: Progress | None = None,
-            timeout: float | None = None) -> ScopeResult:
+    def run(self, request: ScopeRequest, *, progress: Progress | None = None, timeout: float | None = None,
+            cancel: threading.Event | None = None, user_id: str | None = None) -> ScopeResult:
+        """`cancel`: set it to stop the job (Cancelled is raised). `user_id` is for engines that store
+        the report themselves (the celery engine); this one leaves storing to the caller."""
         ctx = self._context()
         _ensure_forkserver()
         limit = float(timeout or self.settings.scope.hard_timeout_seconds)
@@ -132,7 +140,7 @@ class ScopeRunner:
                     parent.send_bytes(request.data)
                 except (BrokenPipeError, OSError):
                     pass  # the worker died first: reported below
-            result = self._wait(parent, proc, started + limit, limit, progress)
+            result = self._wait(parent, proc, started + limit, limit, progress, cancel)
         except UserError as exc:
             log.info("scope job %s failed kind=%s seconds=%.2f", job_id, type(exc).__name__, time.monotonic() - started)
             raise
@@ -151,8 +159,12 @@ class ScopeRunner:
         _call(progress, "done", {"seconds": round(seconds, 2)})
         return result
 
-    def _wait(self, conn: Any, proc: Any, deadline: float, limit: float, progress: Progress | None) -> ScopeResult:
+    def _wait(self, conn: Any, proc: Any, deadline: float, limit: float, progress: Progress | None,
+              cancel: threading.Event | None = None) -> ScopeResult:
         while True:
+            if cancel is not None and cancel.is_set():
+                _kill(proc)
+                raise Cancelled("the scope was cancelled.")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 _kill(proc)
@@ -263,6 +275,10 @@ def run_job(conn: Any, job: dict[str, Any]) -> None:
     from bot.scoping.job import job_main
 
     job_main(conn, job)
+
+
+def _noop() -> None:
+    pass
 
 
 def _kill(proc: Any) -> None:
