@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.set_defaults(handler=cmd_kb_reindex)
 
     p = sub.add_parser("eval", parents=[common], help=helps["eval"], description=helps["eval"])
-    esub = p.add_subparsers(dest="eval_command", metavar="{retrieval,answers,feedback}", parser_class=_Parser,
+    esub = p.add_subparsers(dest="eval_command", metavar="{retrieval,answers,users,feedback}", parser_class=_Parser,
                             required=True)
     for name, text in (("retrieval", "recall@1, recall@5, MRR, decline accuracy"),
                        ("answers", "share of must-mention facts present, decline accuracy")):
@@ -179,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--questions", type=Path, help="a question file or folder (default: evals/questions)")
         e.add_argument("--out", type=Path, help="write the JSON results here (default: evals/results/)")
         e.set_defaults(handler=cmd_eval)
+    text = ("questions and conversations as users type them, scored like ../shared/devsets/ask "
+            "(a folder with questions.yaml and/or conversations.yaml; default evals/questions/blind)")
+    e = esub.add_parser("users", parents=[common], help=text, description=text)
+    e.add_argument("--questions", type=Path, help="the set's folder (default: evals/questions/blind)")
+    e.add_argument("--only", help="comma-separated question or conversation ids")
+    e.add_argument("--out", type=Path, help="write the JSON results here (default: evals/results/users.json)")
+    e.set_defaults(handler=cmd_eval)
     e = esub.add_parser("feedback", parents=[common], help="summarise feedback votes")
     e.set_defaults(handler=cmd_eval)
 
@@ -378,12 +385,20 @@ def cmd_eval(args, core) -> int:
         emit(args, result, evaluate.feedback_table(result))
         return 0
     questions = args.questions or Path(__file__).resolve().parent.parent / "evals" / "questions"
-    result = evaluate.run(core, args.eval_command, questions)
+    if args.eval_command == "users":
+        from bot.knowledge import usereval
+
+        only = {x.strip() for x in args.only.split(",")} if args.only else None
+        result = usereval.run(core, args.questions or questions / "blind", only=only)
+        table = usereval.table
+    else:
+        result = evaluate.run(core, args.eval_command, questions)
+        table = evaluate.table
     out = args.out or Path(__file__).resolve().parent.parent / "evals" / "results" / f"{args.eval_command}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
     result["written_to"] = str(out)
-    emit(args, result, evaluate.table(result) + f"\n\nWritten to {out}")
+    emit(args, result, table(result) + f"\n\nWritten to {out}")
     return 0
 
 

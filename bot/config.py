@@ -92,9 +92,25 @@ class Retrieval(_Section):
     heading_weight: float = Field(0.5, ge=0, le=5)
     topic_boost: float = Field(0.05, ge=0, le=1)
     identifier_weight: float = Field(1.0, ge=0, le=5)
-    strong_dense: float = Field(0.50, ge=-1, le=1)
-    min_relevance: float = Field(0.55, ge=0, le=2)
-    max_unknown_share: float = Field(0.5, ge=0, le=1)
+
+
+class DeclineWeights(_Section):
+    dense: float = Field(1.0, ge=-10, le=10)
+    sentence: float = Field(0.0, ge=-10, le=10)
+    lexical: float = Field(0.6, ge=-10, le=10)
+    route: float = Field(0.0, ge=-10, le=10)
+    unknown: float = Field(-0.3, ge=-10, le=10)
+
+
+class Decline(_Section):
+    weights: DeclineWeights = DeclineWeights()
+    threshold: float = Field(0.55, ge=-10, le=10)
+    follow_up_threshold: float = Field(0.5, ge=-10, le=10)
+    remit_margin: float = Field(0.03, ge=-1, le=1)
+    follow_up_remit_margin: float = Field(0.2, ge=-1, le=1)
+    follow_up_subject_words: int = Field(2, ge=0, le=20)
+    min_remit_route: float = Field(0.2, ge=-1, le=1)
+    clause_words: int = Field(3, ge=1, le=50)
 
 
 class Answer(_Section):
@@ -128,11 +144,14 @@ class LLM(_Section):
     temperature: float = Field(0.0, ge=0, le=2)
     max_tokens: int = Field(700, ge=16, le=8000)
     timeout_seconds: float = Field(30, gt=0, le=600)
+    retries: int = Field(1, ge=0, le=5)
     daily_calls_per_user: int = Field(50, ge=0)
 
 
 class Conversations(_Section):
     max_turns: int = Field(6, ge=1, le=50)
+    context_weight: float = Field(0.5, ge=0, le=5)
+    previous_guide_boost: float = Field(0.3, ge=0, le=5)
     private_ttl_seconds: int = Field(3600, ge=1)
     ttl_days: int = Field(30, ge=1)
 
@@ -277,6 +296,7 @@ class Settings(BaseSettings):
     vectorstore: VectorStore = VectorStore()
     ingest: Ingest = Ingest()
     retrieval: Retrieval = Retrieval()
+    decline: Decline = Decline()
     answer: Answer = Answer()
     compose: Compose = Compose()
     llm: LLM = LLM()

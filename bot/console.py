@@ -2,7 +2,7 @@
 
 `/ask ...`, `/scope path.csv target=col`, `/rate region=uk`, `/ratecalc income=80000 currency=GBP`,
 `/quote rate=600 unit=day currency=GBP`, `/plan start=2027-01-04 plot=plan.png ics=plan.ics`, `/forget`, `/kb list`, `/help`; a line without a slash is a
-question (like a DM), and follow-ups share the session's conversation. Reads stdin, so a pipe can
+question (like a DM), and follow-ups share the session's conversation until `/new` starts another. Reads stdin, so a pipe can
 drive it; at the end of input it exits 0. With `--json` every input line gives one JSON line out.
 """
 
@@ -75,7 +75,7 @@ class Console:
         return handler(rest.strip())
 
     def _cmd_help(self, rest: str):
-        text = help_text()
+        text = help_text() + "\n`/new`: start a new conversation (follow-ups no longer refer to earlier questions)"
         return {"help": text}, text
 
     def _cmd_ask(self, rest: str):
@@ -150,6 +150,11 @@ class Console:
                                  currency=opts["currency"], user_id=self.user_id,
                                  contingency=_num(opts, "contingency"), deposit=_num(opts, "deposit"))
         return {k: v for k, v in result.items() if k != "markdown"}, quote_markdown(result)
+
+    def _cmd_new(self, rest: str):
+        """Start a new conversation: later questions no longer follow up on earlier ones."""
+        self.conversation = "console-" + uuid.uuid4().hex[:8]
+        return {"conversation_id": self.conversation}, "New conversation: follow-ups start from here."
 
     def _cmd_plan(self, rest: str):
         _, opts = _parse(rest, {"scope", "start", "rate", "unit", "currency", "plot", "ics"}, positional=False)

@@ -73,3 +73,14 @@ def make_core(data_dir: Path, **overrides):
     from bot.config import load_settings
 
     return Core(load_settings(data_dir=data_dir, env={}, overrides=overrides))
+
+
+@pytest.fixture(scope="session")
+def full_kb_data_dir(tmp_path_factory) -> Path:
+    """A data dir whose index holds every shipped guide (knowledge/), built once per session (~45 s)."""
+    from bot.app import Core
+    from bot.config import load_settings
+
+    data = tmp_path_factory.mktemp("fullkb")
+    Core(load_settings(data_dir=data, env={})).ingest([ROOT / "knowledge"])
+    return data

@@ -47,8 +47,13 @@ def test_console_answers_and_follows_up(kb_core):
     assert "Sources:" in text and "[1]" in text
     turns = kb_core.store.turns(console.conversation)
     assert len(turns) == 2
-    assert turns[1]["standalone"] != "and in London?"  # the follow-up carried the first question's terms
-    assert "rate" in turns[1]["standalone"].lower()
+    assert turns[1]["standalone"] == "What is the median day rate for ML contracts in london?"  # the detail changed
+    before = console.conversation
+    console.handle("/new")
+    assert console.conversation != before and "New conversation" in out.getvalue()
+    console.handle("and in London?")  # nothing to follow up on any more: it stands alone
+    fresh = kb_core.store.turns(console.conversation)
+    assert len(fresh) == 1 and fresh[0]["standalone"] == "and in London?" and fresh[0]["meta"]["kind"] == "standalone"
 
 
 def test_console_json_gives_one_document_per_line(tmp_path):

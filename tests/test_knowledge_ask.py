@@ -76,8 +76,9 @@ def test_follow_up_carries_the_previous_question(kb_core):
     follow = kb_core.ask("and what does it do to my take-home pay?", user_id="u1", conversation_id=conv)
     assert follow["conversation_id"] == conv
     assert any(s["source"].endswith("uk-ir35.md") for s in follow["sources"])
-    turns = kb_core.store.turns(conv)
-    assert "IR35" in turns[-1]["standalone"]
+    turn = kb_core.store.turns(conv)[-1]
+    # a new question in the same situation keeps its own words; the question it refers to is its context
+    assert turn["meta"]["kind"] == "context" and "IR35" in turn["meta"]["context"][0]
 
 
 def test_follow_up_works_across_processes(kb_core, kb_data_dir):

@@ -53,18 +53,47 @@ def test_unsupported_numbers_twice_fall_back_to_extractive(kb_data_dir, stub):
     assert any("figures not found" in n for n in r["notes"])
 
 
-@pytest.mark.parametrize("plan", [{"status": 500}, {"sleep": 5, "content": "late"}])
-def test_endpoint_failure_or_timeout_falls_back(kb_data_dir, stub, plan):
-    stub.reply(plan.get("content"), status=plan.get("status", 200), sleep=plan.get("sleep", 0))
+@pytest.mark.parametrize("plan, calls", [({"status": 500}, 2), ({"sleep": 5, "content": "late"}, 1)])
+def test_endpoint_failure_or_timeout_falls_back(kb_data_dir, stub, plan, calls):
+    """A 5xx is retried once (llm.retries) before the extractive fallback; a timeout is not retried."""
+    for _ in range(calls):
+        stub.reply(plan.get("content"), status=plan.get("status", 200), sleep=plan.get("sleep", 0))
     r = llm_core(kb_data_dir, stub).ask(QUESTION)
     assert r["mode"] == "extractive" and not r["declined"] and "£570" in r["answer"]
     assert any("did not answer" in n for n in r["notes"])
+    assert len(stub.requests) == calls
+
+
+def test_transient_failure_is_retried_and_the_model_answers(kb_data_dir, stub):
+    stub.reply(None, status=503)
+    stub.reply("The UK median ML day rate was £570 (ITJobsWatch) [1].")
+    r = llm_core(kb_data_dir, stub).ask(QUESTION)
+    assert r["mode"] == "llm" and "£570" in r["answer"] and not r["notes"]
+    assert len(stub.requests) == 2 and stub.requests[0]["body"] == stub.requests[1]["body"]
+
+
+def test_no_retry_when_retries_is_zero(kb_data_dir, stub):
+    stub.reply(None, status=500)
+    r = llm_core(kb_data_dir, stub, **{"llm.retries": 0}).ask(QUESTION)
+    assert r["mode"] == "extractive" and len(stub.requests) == 1
+
+
+def test_prompts_are_langchain_templates():
+    from langchain_core.prompts import ChatPromptTemplate
+
+    from bot.knowledge.llm import answer_prompt, rewrite_prompt
+
+    prompt = answer_prompt()
+    assert isinstance(prompt, ChatPromptTemplate) and isinstance(rewrite_prompt(), ChatPromptTemplate)
+    messages = prompt.invoke({"question": "q {not a field}", "passages": "p", "not_covered": "NC", "max_chars": 9,
+                              "instructions": "be brief"}).to_messages()
+    assert [m.type for m in messages] == ["system", "human"] and "q {not a field}" in messages[1].content
 
 
 def test_model_saying_not_covered_declines(kb_data_dir, stub):
     stub.reply("The guides do not cover this.")
     r = llm_core(kb_data_dir, stub).ask("What is the UK median ML day rate for contracts?")
-    assert r["declined"] is True and r["mode"] == "llm"
+    assert r["declined"] is True and r["mode"] == "llm" and r["decline_reason"] == "coverage"
 
 
 def test_daily_quota_falls_back_to_extractive(kb_data_dir, stub):
@@ -105,5 +134,26 @@ def test_follow_up_is_rewritten_by_the_model(kb_data_dir, stub):
     core.ask("and if it's inside?", user_id="f1", conversation_id=first["conversation_id"])
     rewrite_prompt = stub.requests[1]["body"]["messages"][0]["content"]
     assert "What is IR35?" in rewrite_prompt and "and if it's inside?" in rewrite_prompt
-    turns = core.store.turns(first["conversation_id"])
-    assert turns[-1]["standalone"].startswith("How does inside IR35 status")
+    turn = core.store.turns(first["conversation_id"])[-1]
+    assert turn["standalone"].startswith("How does inside IR35 status") and turn["meta"]["by_model"]
+
+
+def test_failed_rewrite_falls_back_to_the_offline_one(kb_data_dir, stub):
+    core = llm_core(kb_data_dir, stub, **{"llm.retries": 0})
+    stub.reply("The UK median ML contract day rate was £570 (ITJobsWatch) [1].")
+    first = core.ask(QUESTION, user_id="f2")
+    stub.reply(None, status=500)  # the rewrite fails
+    stub.reply("London ML contracts advertised a median of £625 per day (ITJobsWatch) [1].")
+    r = core.ask("and in London?", user_id="f2", conversation_id=first["conversation_id"])
+    assert r["mode"] == "llm" and "£625" in r["answer"]
+    turn = core.store.turns(first["conversation_id"])[-1]
+    assert turn["standalone"] == "What is the median day rate for ML contracts in london?"
+    assert not turn["meta"]["by_model"]
+
+
+def test_off_topic_line_in_a_thread_makes_no_model_call(kb_data_dir, stub):
+    core = llm_core(kb_data_dir, stub)
+    stub.reply("The UK median ML contract day rate was £570 (ITJobsWatch) [1].")
+    first = core.ask(QUESTION, user_id="f3")
+    r = core.ask("and who won the election?", user_id="f3", conversation_id=first["conversation_id"])
+    assert r["declined"] and r["decline_reason"] == "remit" and len(stub.requests) == 1

@@ -1,25 +1,54 @@
 """The ask pipeline: conversation -> route -> retrieve -> decide -> compose.
 
-Each stage lives in its own module; this one wires them and records the turn. Answers are
-extractive by default; in the model mode a model writes them (falling back to extractive, and
-saying so, whenever the model fails).
+Each stage lives in its own module; this one wires them and records the turn. A question is first
+corrected against the guides' own words (spelling.py), then read in its conversation
+(conversation.py: standalone, a changed detail, a new question in the same situation, or "why?").
+Lines outside the remit are declined whatever came before; retrieval prefers guides about the place
+asked for; a detail the guides do not cover is said so. Answers are extractive by default; in the
+model mode a LangChain chain writes them, with the extractive answer as its fallback (llm.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import threading
 import time
 import uuid
-from functools import cached_property
+from dataclasses import dataclass, replace
 from typing import Any
 
-from bot.errors import InputError
-from bot.knowledge import conversation, decide
-from bot.knowledge.compose import compose, extract, footer
+import numpy as np
+
+from bot.errors import ConfigError, InputError
+from bot.knowledge import conversation, decide, slots
+from bot.knowledge.compose import compose, extract, footer, split_sentences
+from bot.knowledge.conversation import Turn
 from bot.knowledge.embeddings import encode
+from bot.knowledge.retrieve import Hit
+from bot.knowledge.spelling import Speller, model_words
+from bot.lazy import lazy
+from bot.textsafe import cut
 
 log = logging.getLogger(__name__)
+
+# Sentences that give a reason: a "why?" may show them again.
+_EXPLAINS = re.compile(r"\b(because|since|due to|reflects?|reflecting|driven by|means|therefore|as a result|"
+                       r"which is why|the reason|otherwise|leads? to|causes?|so that|in order to)\b", re.I)
+_CLAUSE = re.compile(r"(?<=[.!?;])\s+|\s+-\s+|\n+")
+_SLOT_NAMES = {"seniority": "seniority", "specialty": "specialty", "engagement": "engagement type",
+               "platform": "platform", "client": "client type", "duration": "contract length", "place": "place"}
+
+
+@dataclass
+class Parts:
+    """What the pipeline derives from one version of the index."""
+
+    generation: str
+    speller: Speller
+    vocab: slots.Vocabulary
+    guide_places: list[set[str]]  # the places of every guide that is about places
 
 
 class Asker:
@@ -27,10 +56,46 @@ class Asker:
         """`kb` is the KnowledgeBase: settings, store, skills and its lazily built parts."""
         self.kb = kb
         self.settings = kb.settings
+        self._parts: Parts | None = None
+        self._lock = threading.Lock()
 
+    # The pipeline --------------------------------------------------------------------------------
     def ask(self, question: str, *, user_id: str, skill: str | None = None, conversation_id: str | None = None,
             private: bool = False) -> dict[str, Any]:
         kb, started = self.kb, time.monotonic()
+        question = self._checked(question)
+        corpus = kb.retriever.refresh()  # a change to the index since the last question is seen now; a
+        # missing index or one built with another model is a clear error first
+        parts = self.parts(corpus)
+        history = kb.store.turns(conversation_id, self.settings.conversations.max_turns) if conversation_id else []
+        turn = conversation.interpret(parts.speller.correct(question), history, parts.vocab)
+        gap = self._remit_gap(turn) if not skill and turn.kind in ("standalone", "context") else None
+        refers_back = turn.follow_up and turn.own_words < self.settings.decline.follow_up_subject_words
+        if gap is not None and decide.outside_remit(self.settings, gap, follow_up=refers_back):
+            result, answer_meta = self._decline(None, [], "remit"), {"remit_gap": gap}  # whatever came before
+        else:
+            if self.settings.answer.mode == "llm":
+                turn = conversation.with_model(turn, self._model_rewrite)
+            result, answer_meta = self._answer(turn, skill, user_id, parts)
+            answer_meta["remit_gap"] = gap
+        private = private or bool(result.pop("_private", False)) or any(t["private"] for t in history)
+        conversation_id = conversation_id or ("c-" + uuid.uuid4().hex[:12])
+        cfg = self.settings.conversations
+        meta = {**turn.meta(), **answer_meta, "skill": result["skill"], "declined": result["declined"],
+                "decline_reason": result.get("decline_reason")}
+        kb.store.add_turn(conversation_id, user_id, question, turn.standalone, result["skill"], private=private,
+                          private_ttl=cfg.private_ttl_seconds, ttl=cfg.ttl_days * 86400, meta=meta)
+        result.setdefault("decline_reason", None)
+        result["conversation_id"] = conversation_id
+        result["private"] = private
+        result["answer_id"] = kb.store.record_answer(
+            user_id, "[private]" if private else question, result["skill"], result["sources"])
+        log.info("ask skill=%s kind=%s declined=%s reason=%s mode=%s sources=%d private=%s ms=%d", result["skill"],
+                 turn.kind, result["declined"], result["decline_reason"], result["mode"],
+                 len(result["sources"]), private, (time.monotonic() - started) * 1000)
+        return result
+
+    def _checked(self, question: str) -> str:
         question = (question or "").strip()
         limit = self.settings.answer.question_max_chars
         if not question:
@@ -38,96 +103,300 @@ class Asker:
         if len(question) > limit:
             raise InputError(f"the question is {len(question)} characters long; the limit is {limit}.",
                              hint="Ask a shorter, more specific question.")
-        kb.retriever.refresh()  # a change to the index since the last question is seen now; a missing
-        # index or one built with another model is a clear error first
-        history = kb.store.turns(conversation_id, self.settings.conversations.max_turns) if conversation_id else []
-        rewrite = self._model_rewrite if self.settings.answer.mode == "llm" else None
-        standalone = conversation.standalone(question, history, rewrite)
-        qvec = encode(kb.embeddings, [standalone])[0]
+        return question
+
+    def _answer(self, turn: Turn, skill: str | None, user_id: str, parts: Parts) -> tuple[dict[str, Any], dict]:
+        """Route, retrieve, decide and compose; a private skill's question stays private even when declined."""
+        card, result, meta = self._decided(turn, skill, user_id, parts)
+        result["_private"] = bool(card and card.private)
+        return result, meta
+
+    def _decided(self, turn: Turn, skill: str | None, user_id: str, parts: Parts):
+        kb, settings = self.kb, self.settings
+        qvec = self._query_vector(turn)
+        previous_card = kb.skills.get(turn.previous.get("skill") or "") if turn.kind in ("slot", "elaborate") else None
         route = kb.router.route(qvec)
-        card = kb.skills.require(skill) if skill else route.skill
-        if not skill and history and conversation.is_follow_up(question) and history[-1].get("skill"):
-            card = kb.skills.get(history[-1]["skill"]) or card
-        private = private or bool(card and card.private) or any(t["private"] for t in history)
-        off_topic = (card is not None and card.declines) or (not skill and route.off_topic)
-        result = self._answer(standalone, qvec, card, off_topic=off_topic, user_id=user_id)
-        conversation_id = conversation_id or ("c-" + uuid.uuid4().hex[:12])
-        cfg = self.settings.conversations
-        kb.store.add_turn(conversation_id, user_id, question, standalone, card.name if card else None,
-                          private=private, private_ttl=cfg.private_ttl_seconds, ttl=cfg.ttl_days * 86400)
-        result["conversation_id"] = conversation_id
-        result["private"] = private
-        result["answer_id"] = kb.store.record_answer(
-            user_id, "[private]" if private else question, result["skill"], result["sources"])
-        log.info("ask skill=%s declined=%s mode=%s sources=%d private=%s ms=%d", result["skill"], result["declined"],
-                 result["mode"], len(result["sources"]), private, (time.monotonic() - started) * 1000)
-        return result
-
-    def _model_rewrite(self, question: str, earlier: list[str]) -> str | None:
-        from bot.knowledge.llm import rewrite_follow_up
-
-        return rewrite_follow_up(self._chat, question, earlier)
-
-    def _answer(self, standalone: str, qvec, card, *, off_topic: bool, user_id: str) -> dict[str, Any]:
-        kb = self.kb
-        skill_name = card.name if card else None
-        if off_topic:
-            return decide.decline(self.settings, skill_name, [], reason="remit")
-        hits = kb.retriever.search(standalone, topics=card.topics if card else None, query_vector=qvec)
-        if not hits or not decide.relevant(self.settings, hits,
-                                           decide.unknown_share(standalone, kb.retriever.corpus().bm25.postings)):
-            return decide.decline(self.settings, skill_name, hits, reason="coverage")
+        card = kb.skills.require(skill) if skill else (previous_card or route.skill)
+        if card is not None and card.declines:
+            return card, self._decline(None, [], "remit"), {}
+        ranked, hits, ev = self._retrieve(turn, qvec, card, parts, route)
+        places = self._places(turn, parts)
+        name = card.name if card else None
+        answer_meta: dict[str, Any] = {"evidence": ev.as_dict()}
+        if turn.kind == "standalone" and decide.subjectless(turn.standalone):
+            return card, self._decline(name, [], "remit"), answer_meta  # only numbers: "whats 15% of 2400"
+        if not hits or not decide.relevant(settings, ev, follow_up=turn.follow_up):
+            return card, self._decline(name, hits, decide.irrelevant_reason(settings, ev)), answer_meta
         notes: list[str] = []
-        if self.settings.answer.mode == "llm":
-            answered = self._llm_answer(standalone, hits, card, user_id, notes)
-            if answered is not None:
-                return answered
-        return self._extractive(standalone, qvec, hits, card, notes)
+        missing, elsewhere = self._uncovered_place(places, ranked, parts, settings.retrieval.top_k)
+        if missing and elsewhere:
+            detail = f"The guides do not cover {missing.title()}"
+            return card, self._decline(name, hits, "coverage", detail=detail), answer_meta
+        if missing:
+            notes.append(f"The guides say nothing specific to {missing.title()}; this is what they say in general.")
+        if turn.kind == "elaborate":
+            hits = self._previous_sections(turn, qvec) + [h for h in hits if not self._in_previous(turn, h)]
+        result, shown = self._compose(turn, qvec, hits, card, user_id, notes, parts)
+        answer_meta.update(shown=shown, sources=[[s["source"], s["section"]] for s in result["sources"]])
+        return card, result, answer_meta
 
-    def _extractive(self, question: str, qvec, hits, card, notes: list[str]) -> dict[str, Any]:
+    # Vectors and retrieval -----------------------------------------------------------------------
+    def _remit_gap(self, turn: Turn) -> float:
+        """How far the closest card of questions to decline (for the line or any of its clauses) beats
+        the line's evidence of being in the remit (its closest skill, or its closest passage)."""
+        clauses = [c for c in _CLAUSE.split(turn.question) if len(c.split()) >= self.settings.decline.clause_words]
+        vecs = encode(self.kb.embeddings, [turn.question, *(clauses if len(clauses) > 1 else [])])
+        routes = [self.kb.router.route(v) for v in vecs]
+        vectors = self.kb.retriever.corpus().vectors
+        passage = float((vectors @ vecs[0]).max()) if vectors is not None and len(vectors) else -1.0
+        return max(r.decline_score for r in routes) - max(routes[0].score, passage)
+
+    def probe(self, question: str) -> dict[str, Any]:
+        """The measures the decline decisions use, for a question on its own (evals/calibrate_ask.py)."""
+        parts = self.parts(self.kb.retriever.refresh())
+        turn = conversation.interpret(parts.speller.correct(question), [], parts.vocab)
+        qvec = self._query_vector(turn)
+        route = self.kb.router.route(qvec)
+        ranked, hits, ev = self._retrieve(turn, qvec, route.skill, parts)
+        missing, elsewhere = self._uncovered_place(self._places(turn, parts), ranked, parts,
+                                                      self.settings.retrieval.top_k)
+        return {"remit_gap": self._remit_gap(turn), "evidence": ev, "hits": len(hits),
+                "place_not_covered": bool(missing and elsewhere)}
+
+    def _query_vector(self, turn: Turn) -> np.ndarray:
+        """The standalone question plus, for a follow-up rewritten offline, a share of the questions
+        it refers to, and of a "why?" line's own words (a model's rewrite stands on its own)."""
+        context = [] if turn.by_model else turn.context
+        if turn.kind == "elaborate" and turn.own_words:  # "why? the weights are the model": its words count
+            context = [turn.question, *context]
+        vecs = encode(self.kb.embeddings, [turn.standalone, *context])
+        query = vecs[0].copy()
+        weight = self.settings.conversations.context_weight
+        for i, v in enumerate(vecs[1:]):
+            query = query + (weight ** (i + 1)) * v
+        return query / (float(np.linalg.norm(query)) or 1.0)
+
+    def _retrieve(self, turn: Turn, qvec, card, parts: Parts, route=None):
+        """Candidates in fused order, the top ones with guides about the place asked for first, and the
+        evidence the decline decision weighs."""
+        kb, k = self.kb, self.settings.retrieval.top_k
+        ranked = kb.retriever.search(turn.search_text, topics=card.topics if card else None, query_vector=qvec,
+                                     k=k * 3)
+        if turn.kind == "context":  # a question about the same situation: the guides just cited first
+            ranked = self._prefer_previous(ranked, turn)
+        hits = self._order(ranked, self._places(turn, parts), turn.changed, parts.vocab)[:k]
+        route = route or kb.router.route(qvec)
+        unknown = decide.unknown_share(turn.search_text, kb.retriever.corpus().bm25.postings)
+        return ranked, hits, decide.evidence(hits, route, unknown, self._best_sentence(hits, qvec))
+
+    def _prefer_previous(self, hits: list[Hit], turn: Turn) -> list[Hit]:
+        """Passages of the guides the previous answer cited gain `conversations.previous_guide_boost`."""
+        cited = {source for source, _ in turn.previous.get("sources") or []}
+        boost = 1.0 + self.settings.conversations.previous_guide_boost
+        return sorted(hits, key=lambda h: -h.score * (boost if h.meta.get("source") in cited else 1.0))
+
+    def _best_sentence(self, hits: list[Hit], qvec) -> float:
+        """The best cosine of one sentence of the top passages to the question (vectors cached per chunk,
+        and the extractive answer reads the same ones)."""
+        best = -1.0
+        for hit in hits[:3]:
+            sentences = [s for _, s in split_sentences(hit.text)]
+            if sentences:
+                best = max(best, float((self.kb.sentence_vectors.get(hit.id, sentences) @ qvec).max()))
+        return best
+
+    @staticmethod
+    def _places(turn: Turn, parts: Parts) -> list[str]:
+        return [m.value for m in parts.vocab.find(turn.standalone) if m.cls == "place"]
+
+    @staticmethod
+    def _order(hits: list[Hit], places: list[str], changed: dict[str, str], vocab: slots.Vocabulary) -> list[Hit]:
+        """Guides about another place than the one asked for are dropped (when others remain); passages
+        that name a detail the turn changed come first (order kept otherwise)."""
+        if places:
+            kept = [h for h in hits if not _conflicts(vocab.guide_places(h.meta), places, vocab)]
+            hits = kept or hits
+        if changed:
+            wanted = set(changed.items())
+            hits = sorted(hits, key=lambda h: -len(wanted & {(m.cls, m.value) for m in vocab.find(h.text)}))
+        return hits
+
+    @staticmethod
+    def _uncovered_place(places: list[str], ranked: list[Hit], parts: Parts, k: int) -> tuple[str | None, bool]:
+        """A place asked for that none of the candidate guides is about and no candidate passage names;
+        and whether some of the best `k` candidates are about other places (then the answer depends on
+        the place, and the question is not covered)."""
+        vocab = parts.vocab
+        abouts = [vocab.guide_places(h.meta) for h in ranked]
+        for place in places:
+            if place == "global" or any(vocab.related(place, a) for about in abouts if about for a in about):
+                continue
+            if any(m.value == place and m.cls == "place" for h in ranked for m in vocab.find(h.text)):
+                continue
+            return place, any(abouts[:k])
+        return None, False
+
+    def _previous_sections(self, turn: Turn, qvec: np.ndarray) -> list[Hit]:
+        """The chunks of the sections the previous answer came from, closest to the question first."""
+        wanted = {tuple(s) for s in turn.previous.get("sources") or []}
+        corpus = self.kb.retriever.corpus()
+        out = []
+        for i, meta in enumerate(corpus.metas):
+            if (meta.get("source"), meta.get("section")) in wanted:
+                dense = float(corpus.vectors[i] @ qvec) if corpus.vectors is not None else 0.0
+                out.append(Hit(id=corpus.ids[i], text=corpus.texts[i], meta=meta, score=dense, dense=dense,
+                               lexical=0.0))
+        return sorted(out, key=lambda h: -h.dense)
+
+    @staticmethod
+    def _in_previous(turn: Turn, hit: Hit) -> bool:
+        return [hit.meta.get("source"), hit.meta.get("section")] in (turn.previous.get("sources") or [])
+
+    # Composition ---------------------------------------------------------------------------------
+    def _compose(self, turn: Turn, qvec, hits: list[Hit], card, user_id: str, notes: list[str],
+                 parts: Parts) -> tuple[dict[str, Any], list[str]]:
+        """The answer without sentences about other places than the one asked for, nor (after a changed
+        detail or a "why?") the sentences the previous answer showed; and a note for each changed
+        detail the cited passages do not speak to."""
+        # A changed detail or a "why?" adds to the previous answer; a new question about the same situation
+        # may zoom in on a sentence shown before ("what goes in that caveat line?"), so it may repeat.
+        shown = set(turn.previous.get("shown") or []) if turn.kind in ("slot", "elaborate") else set()
+        places = self._places(turn, parts)
+
+        def keep(sentence: str) -> bool:
+            if _digest(sentence) in shown and not (turn.kind == "elaborate" and _EXPLAINS.search(sentence)):
+                return False  # a follow-up adds to the answer before; "why?" may give its reasons again
+            named = {m.value for m in parts.vocab.find(sentence) if m.cls == "place"}
+            return not (places and named and _conflicts(named, places, parts.vocab))
+
+        fresh = _without(hits, keep)
+        if not fresh:
+            notes.append("The guides say no more on this than the answer above.")
+            fresh = hits
+        if self.settings.answer.mode == "llm":
+            result = self._model_answer(turn.standalone, qvec, fresh, card, user_id, notes)
+        else:
+            result = self.extractive(turn.standalone, qvec, fresh, card, notes)
+        if not result["declined"]:
+            notes.extend(self._change_notes(turn, result, parts))
+        return result, result.pop("_shown", [])
+
+    def _change_notes(self, turn: Turn, result: dict[str, Any], parts: Parts) -> list[str]:
+        out = []
+        body = result["answer"]
+        for cls, value in turn.changed.items():
+            if cls == "place":
+                continue  # places are checked against the whole index before composing
+            if not any(m.cls == cls and m.value == value for m in parts.vocab.find(body)):
+                out.append(f"The guides do not cover the {_SLOT_NAMES.get(cls, cls)} you mention ({value}), so "
+                           "this answer is what they say in general.")
+        return out
+
+    def extractive(self, question: str, qvec, hits: list[Hit], card, notes: list[str]) -> dict[str, Any]:
         cfg = self.settings.answer
         tail = footer(card, hits)
-        room = cfg.max_chars - len(tail) - sum(len(n) + 4 for n in notes) - 20
+        room = cfg.max_chars - len(tail) - sum(len(n) + 4 for n in notes) - 200
         picked = extract(question, qvec, hits, self.kb.sentence_vectors, self.kb.retriever.corpus().bm25,
                          max_sentences=cfg.max_sentences, max_chars=max(200, room), weights=self.settings.compose)
         if not picked:
-            return decide.decline(self.settings, card.name if card else None, hits, reason="coverage")
+            return self._decline(card.name if card else None, hits, "coverage")
         body, cited = compose(picked, hits)
-        return {"answer": body + tail, "mode": "extractive", "skill": card.name if card else None,
-                "declined": False, "sources": [h.source_dict() for h in cited][:5], "notes": notes}
+        return {"answer": body + footer(card, cited), "mode": "extractive", "skill": card.name if card else None,
+                "declined": False, "sources": [h.source_dict() for h in cited][:5], "notes": notes,
+                "_shown": [_digest(s.text) for s in picked]}
 
-    def _llm_answer(self, question: str, hits, card, user_id: str, notes: list[str]) -> dict[str, Any] | None:
-        from bot.knowledge.llm import generate
-        from bot.textsafe import cut
+    def _decline(self, skill: str | None, hits: list[Hit], reason: str, detail: str | None = None) -> dict[str, Any]:
+        return decide.decline(self.settings, skill, hits, reason=reason, detail=detail)
 
-        cfg = self.settings
-        if not self.kb.store.take_quota(user_id, "llm", cfg.llm.daily_calls_per_user):
-            notes.append("You have used today's model answers, so this answer is extracted from the guides.")
-            return None
+    # Parts derived from the index ------------------------------------------------------------------
+    def parts(self, corpus) -> Parts:
+        with self._lock:
+            if self._parts is None or self._parts.generation != corpus.generation:
+                self._parts = self._build_parts(corpus)
+            return self._parts
+
+    def _build_parts(self, corpus) -> Parts:
+        from bot.knowledge.embeddings import minilm_dir
+
+        known = model_words(minilm_dir()) if self.settings.embeddings.provider == "local" else set()
+        headings = [f"{m.get('title', '')} {m.get('section', '')} {m.get('tags', '')}" for m in corpus.metas]
+        vocab = slots.build(self._rate_book)
+        places, seen = [], set()
+        for meta in corpus.metas:
+            if meta.get("source") not in seen:
+                seen.add(meta.get("source"))
+                about = vocab.guide_places(meta)
+                if about:
+                    places.append(about)
+        return Parts(corpus.generation, Speller(corpus.texts + headings, known), vocab, places)
+
+    @lazy
+    def _rate_book(self):
+        from bot.rates.cards import RateBook
+
         try:
-            gen = generate(self._chat, question, hits, instructions=card.instructions if card else "",
-                           max_chars=cfg.answer.max_chars - 200)
-        except Exception as exc:  # noqa: BLE001 - any endpoint failure falls back to extractive
-            log.warning("llm call failed class=%s", exc.__class__.__name__)
-            notes.append("The language model did not answer (unavailable or too slow), so this answer is "
-                         "extracted from the guides.")
+            return RateBook.load(self.settings.paths.rate_cards, self.settings)
+        except ConfigError as exc:  # the vocabulary still has its table of places
+            log.warning("rate cards not read for the slot vocabulary: %s", exc)
             return None
-        if gen.not_covered:
-            return decide.decline(self.settings, card.name if card else None, hits, reason="model")
-        if gen.unsupported:
-            notes.append("The model's answer contained figures not found in the guides, so this answer is "
-                         "extracted from the guides instead.")
-            return None
-        cited = [hits[n - 1] for n in gen.cited] or hits[:1]
-        renumber = {old: new for new, old in enumerate(gen.cited, 1)}
-        text = re.sub(r"\[(\d{1,2})\]", lambda m: f"[{renumber.get(int(m.group(1)), m.group(1))}]", gen.text)
-        tail = footer(card, cited)
-        text = cut(text, cfg.answer.max_chars - len(tail))
-        return {"answer": text + tail, "mode": "llm", "skill": card.name if card else None, "declined": False,
-                "sources": [h.source_dict() for h in cited][:5], "notes": notes}
 
-    @cached_property
+    # The model -----------------------------------------------------------------------------------
+    def _model_answer(self, question: str, qvec, hits: list[Hit], card, user_id: str,
+                      notes: list[str]) -> dict[str, Any]:
+        from bot.knowledge import llm
+
+        settings = self.settings
+        if not self.kb.store.take_quota(user_id, "llm", settings.llm.daily_calls_per_user):
+            notes.append("You have used today's model answers, so this answer is extracted from the guides.")
+            return self.extractive(question, qvec, hits, card, notes)
+        skill = card.name if card else None
+
+        def answered(gen: llm.Generation, hits: list[Hit]) -> dict[str, Any]:
+            if gen.not_covered:
+                return {**self._decline(skill, hits, "coverage"), "mode": "llm"}
+            cited = [hits[n - 1] for n in gen.cited] or hits[:1]
+            tail = footer(card, cited)
+            text = cut(llm.renumbered(gen), settings.answer.max_chars - len(tail))
+            return {"answer": text + tail, "mode": "llm", "skill": skill, "declined": False,
+                    "sources": [h.source_dict() for h in cited][:5], "notes": notes, "_shown": []}
+
+        def extractive(inp: dict[str, Any], note: str) -> dict[str, Any]:
+            notes.append(note)
+            return self.extractive(question, qvec, inp["hits"], card, notes)
+
+        chain = llm.answer_chain(self._chat, instructions=card.instructions if card else "",
+                                 max_chars=settings.answer.max_chars - 200, answered=answered, extractive=extractive)
+        return chain.invoke({"question": question, "hits": hits})
+
+    def _model_rewrite(self, question: str, before: str) -> str | None:
+        from bot.knowledge.llm import rewrite_follow_up
+
+        return rewrite_follow_up(self._chat, question, before)
+
+    @lazy
     def _chat(self):
-        from bot.knowledge.llm import ChatModel
+        from bot.knowledge.llm import chat_model
 
-        return ChatModel(self.settings)
+        return chat_model(self.settings)
+
+
+def _digest(sentence: str) -> str:
+    return hashlib.sha1(sentence.encode("utf-8")).hexdigest()[:12]
+
+
+def _conflicts(about: set[str] | None, places: list[str], vocab: slots.Vocabulary) -> bool:
+    """Is something about places (a guide, a sentence) about none of the places asked for?"""
+    return bool(about) and not any(vocab.related(p, a) for p in places for a in about)
+
+
+def _without(hits: list[Hit], keep) -> list[Hit]:
+    """The hits with only the sentences `keep` accepts (a hit left with none is dropped)."""
+    out = []
+    for hit in hits:
+        sentences = [s for _, s in split_sentences(hit.text)]
+        kept = [s for s in sentences if keep(s)]
+        if len(kept) == len(sentences):
+            out.append(hit)
+        elif kept:
+            out.append(replace(hit, id=f"{hit.id}~{_digest(' '.join(kept))}", text="\n\n".join(kept)))
+    return out

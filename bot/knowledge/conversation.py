@@ -1,7 +1,23 @@
-"""Conversation: is a question a follow-up, and what does it mean on its own?
+"""Conversation: what a question means given the turns before it.
 
-A follow-up is rewritten into a standalone question: by the model when one is configured (its
-failure falls back to the offline rewrite), else by carrying the previous question's key terms.
+Every turn is one of four kinds:
+
+- `standalone`: it stands on its own (no earlier turn, an explicit switch such as "unrelated", or a
+  question with its own subject). It starts fresh: its slots are its own.
+- `slot`: it only changes details of the last standalone question ("and in germany?", "what about
+  toptal?", "for a senior?"). The standalone question is that question with the changed slots put in
+  place of the old ones; never words appended, never built from an already rewritten question.
+- `context`: a new question about the same situation ("who decides that?", "and if the rows are
+  grouped?"). It keeps its own words and the situation's slots; its meaning is carried by the earlier
+  questions it refers to (`context`), which retrieval blends into the question's vector.
+- `elaborate`: "why?", "explain", "tell me more": the previous answer is elaborated from its
+  sections, without the sentences already shown.
+
+Being short is not being a follow-up: a short line with its own subject ("whats 12 x 9") stands alone.
+The state a later turn needs (root question, slots, context, the answer's sections and shown
+sentences) is kept in each turn's `meta`. Acknowledgements ("ok", "fine.", "thanks") are taken off a
+line before it is read. With a model configured, the model writes the
+standalone question of a follow-up; the offline rewrite is its fallback.
 """
 
 from __future__ import annotations
@@ -9,42 +25,197 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.knowledge.lexical import words
+from bot.knowledge.slots import Vocabulary
 
 log = logging.getLogger(__name__)
 
-_FOLLOW_UP_START = re.compile(
-    r"^(and|but|or|also|so|then|what about|how about|what if|and if|if so|same|ok and|okay and|what else)\b", re.I)
-_ANAPHORA = re.compile(r"\b(it|its|that|this|those|these|they|them|there|such|one|same)\b", re.I)
+_SWITCH = re.compile(r"\b(unrelated|different (question|topic|thing|q)|new (question|topic)|another (question|thing)|"
+                     r"separate (question|thing)|change of (topic|subject)|on another note|switching (topics?|gears)|"
+                     r"back to)\b", re.I)
+_FOLLOW_START = re.compile(r"^\W*(and|but|or|also|so|then|what about|how about|what if|and if|if so|same|ok and|"
+                           r"okay and|ok so|okay so|ok what|okay what|what else|instead|in that case)\b", re.I)
+_FOLLOW_END = re.compile(r"\b(too|as well|also|either)\W*$", re.I)
+_ELABORATE = re.compile(r"^\W*(why|how come|explain|elaborate|tell me more|more detail|more on that|go on|"
+                        r"what do you mean|say more|expand|and\??$|really\??$|how so)\b", re.I)
+_ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|they|them|their|there|then|such|same|instead|"
+                       r"either|thing|one)\b", re.I)
+# Words that carry no subject of their own in a follow-up ("ok and what about ... instead then?").
+_FILLER = frozenset(words("ok okay alright fine cool thanks thx lol hmm well yeah yes yep nah also instead "
+                          "then though tho still case question one ones say back btw again even actually "
+                          "anything else same just mean kind sort different versus vs they're it's we're im "
+                          "i'm ive i've youre"))
+# What a follow-up of the `context` kind carries into its text: the situation, not the details.
+CARRIED = ("place", "client", "seniority", "platform")
+_PHRASE = {"place": "in {}", "platform": "on {}", "seniority": "at {} level", "specialty": "for {} work",
+           "engagement": "on a {} basis", "client": "for a {} client", "duration": "on a {} contract"}
 
-Rewrite = Callable[[str, list[str]], str | None]
+_THE_PLACES = frozenset(["united kingdom", "united states", "netherlands", "european union", "uae"])
+
+# Acknowledgements and interjections at either end of a line carry no question ("fine. what should my
+# SOW include?", "who owns it though"): they are taken off before the line is read.
+_CHATTER_START = re.compile(r"^\W*((ok(ay)?|fine|cool|great|thanks|thank you|thx|ty|lol|haha|hmm+|alright|right|"
+                            r"sure|yeah|yep|got it|nice|perfect|understood|noted)\b[\s.,!:;-]*)+", re.I)
+_CHATTER_END = re.compile(r"[\s,]+(though|tho|lol|btw|then|thanks|thx|pls|please)\W*$", re.I)
+
+Rewrite = Callable[[str, str], str | None]  # (follow-up, the question it follows) -> standalone question
 
 
-def is_follow_up(question: str) -> bool:
+@dataclass
+class Turn:
+    kind: str  # standalone | slot | context | elaborate
+    question: str
+    standalone: str
+    root: str  # the standalone question this turn builds on (its own text when it stands alone)
+    slots: dict[str, str] = field(default_factory=dict)
+    changed: dict[str, str] = field(default_factory=dict)  # slots this turn changed
+    context: list[str] = field(default_factory=list)  # earlier questions whose meaning this one carries
+    previous: dict[str, Any] = field(default_factory=dict)  # the meta of the turn it follows
+    rewritten: bool = False
+    by_model: bool = False
+    own_words: int = 0  # a follow-up's content words of its own (not slots, fillers, nor the earlier question's)
+
+    @property
+    def search_text(self) -> str:
+        """The words retrieval matches: a `context` turn's own words and those of the question it refers
+        to ("how do I spot it?" after "what is data leakage?"); a model's rewrite stands alone."""
+        if self.kind == "context" and self.context and not self.by_model:
+            return f"{self.standalone} {self.context[0]}"
+        return self.standalone
+
+    @property
+    def before(self) -> str:
+        """The standalone question of the turn this one follows."""
+        return str(self.previous.get("standalone") or self.previous.get("root") or "")
+
+    @property
+    def follow_up(self) -> bool:
+        return self.kind != "standalone"
+
+    def meta(self) -> dict[str, Any]:
+        """What later turns need of this one (the answer's part is added by the caller)."""
+        return {"kind": self.kind, "standalone": self.standalone, "root": self.root, "slots": self.slots,
+                "changed": self.changed, "context": self.context, "rewritten": self.rewritten,
+                "by_model": self.by_model, "own_words": self.own_words}
+
+
+def last_state(history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The meta of the latest turn a follow-up can build on: declines outside the remit are skipped."""
+    for turn in reversed(history):
+        meta = dict(turn.get("meta") or {})
+        if meta.get("decline_reason") == "remit":
+            continue
+        meta.setdefault("root", turn.get("standalone") or turn.get("question") or "")
+        meta.setdefault("standalone", turn.get("standalone") or meta["root"])
+        meta.setdefault("kind", "standalone")
+        return meta
+    return None
+
+
+def without_chatter(text: str) -> str:
+    """The line without acknowledgements at its start and tags at its end (never emptied)."""
+    body = _CHATTER_END.sub("", _CHATTER_START.sub("", text)).strip()
+    return body if body and (words(body) or not words(text)) else text
+
+
+def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -> Turn:
+    """The kind of turn and its standalone question (offline)."""
+    original, question = question, without_chatter(question)
+    own_slots = vocab.slots(question)
+    state = last_state(history)
+    fresh = Turn("standalone", question, question, question, own_slots)
+    if state is None or _SWITCH.search(question):
+        return fresh
+    root = str(state.get("root") or "")
+    root_words = set(words(" ".join([root, *(state.get("context") or [])])))
+    mentions = vocab.find(question)
+    slot_words = set(words(" ".join(m.surface for m in mentions)))
     content = words(question)
-    return bool(_FOLLOW_UP_START.match(question.strip())) or len(content) <= 4 or (
-        len(content) <= 8 and bool(_ANAPHORA.search(question)))
+    new_words = [w for w in content if w not in slot_words and w not in _FILLER and w not in root_words]
+    slots = {**(state.get("slots") or {}), **own_slots}
+    changed = {k: v for k, v in own_slots.items() if (state.get("slots") or {}).get(k) != v}
+    # A slot change or an elaboration of a `context` turn keeps that turn's context.
+    base = dict(slots=slots, changed=changed, context=list(state.get("context") or []),
+                previous=state)
+    anaphora = bool(_ANAPHORA.search(original))  # "which metric then?" refers back, chatter or not
+    if _ELABORATE.match(question) and (len(new_words) <= 2 or anaphora) and not changed:
+        return Turn("elaborate", question, substitute(root, slots, vocab), root, **base,
+                    rewritten=True, own_words=len(new_words))
+    if mentions and not new_words:
+        back = _earlier_root(history, changed, root)  # "and if it's fixed price again?" goes back to it
+        if back is not None:
+            root = str(back["root"])
+            base.update(slots={**(back.get("slots") or {}), **own_slots}, context=list(back.get("context") or []))
+        return Turn("slot", question, substitute(root, base["slots"], vocab), root, **base, rewritten=True)
+    if _FOLLOW_START.match(original) or _FOLLOW_START.match(question) or _FOLLOW_END.search(original) \
+            or (anaphora and len(new_words) <= 3) or not new_words:
+        carried = {k: v for k, v in slots.items() if k in CARRIED or k in own_slots}
+        standalone = substitute(question, carried, vocab, replace=False)
+        context = [substitute(root, slots, vocab), *list(state.get("context") or [])][:2]
+        return Turn("context", question, standalone, question, carried, changed, context, state,
+                    rewritten=standalone != question, own_words=len(new_words))
+    return fresh
 
 
-def standalone(question: str, history: list[dict[str, Any]], rewrite: Rewrite | None = None) -> str:
-    """The question as it reads without the conversation. `rewrite(question, earlier)` is the model's."""
-    if not history or not is_follow_up(question):
-        return question
-    if rewrite is not None:
-        try:
-            rewritten = rewrite(question, [t["standalone"] for t in history[-3:]])
-            if rewritten:
-                return rewritten
-        except Exception as exc:  # noqa: BLE001 - the offline rewrite below still works
-            log.warning("follow-up rewrite failed class=%s", exc.__class__.__name__)
-    previous = history[-1]["standalone"]
-    have = set(words(question))
-    carried, seen = [], set()
-    for token in re.findall(r"[\w'£$€%.-]+", previous):
-        w = words(token)
-        if w and w[0] not in have and w[0] not in seen:
-            seen.add(w[0])
-            carried.append(token.strip(".,"))
-    return f"{question} ({' '.join(carried[:12])})" if carried else question
+def _earlier_root(history: list[dict[str, Any]], changed: dict[str, str], current: str) -> dict[str, Any] | None:
+    """An earlier question asked with one of the values a slot change brings back, if any."""
+    for turn in reversed(history):
+        meta = turn.get("meta") or {}
+        if meta.get("decline_reason") == "remit" or meta.get("kind") not in ("standalone", "context"):
+            continue
+        if meta.get("root") and meta["root"] != current and any(
+                (meta.get("slots") or {}).get(k) == v for k, v in changed.items()):
+            return meta
+    return None
+
+
+def with_model(turn: Turn, rewrite: Rewrite | None) -> Turn:
+    """The model's standalone question for a follow-up, the offline one when the model fails."""
+    if rewrite is None or not turn.follow_up:
+        return turn
+    try:
+        text = rewrite(turn.question, turn.before)
+    except Exception as exc:  # noqa: BLE001 - the offline rewrite still works
+        log.warning("follow-up rewrite failed class=%s", exc.__class__.__name__)
+        return turn
+    if text:
+        turn.standalone, turn.rewritten, turn.by_model = text, True, True
+    return turn
+
+
+def substitute(text: str, slots: dict[str, str], vocab: Vocabulary, *, replace: bool = True) -> str:
+    """`text` with each slot's words replaced by the slot's current value (or put in when missing)."""
+    mentions = vocab.find(text)
+    out, inserts = text, []
+    by_class: dict[str, Any] = {}
+    for m in mentions:
+        by_class.setdefault(m.cls, m)
+    for cls, value in slots.items():
+        surface = value  # the canonical value: "german" and "Deutschland" both put in "germany"
+        m = by_class.get(cls)
+        if m is None:
+            phrase = "for a {}" if cls == "client" and value.endswith("client") else _PHRASE.get(cls, "{}")
+            inserts.append(phrase.format(surface))
+        elif m.value != value and replace:
+            start = m.start
+            if cls == "place" and out[:start].lower().endswith("the ") and value not in _THE_PLACES:
+                start -= 4  # "in the uk" -> "in germany"
+            out = out[:start] + surface + out[m.end:]
+            by_class = {c: (x if x.start < m.start else _shift(x, len(surface) - (m.end - start)))
+                        for c, x in by_class.items()}
+    if not inserts:
+        return out
+    body = out.rstrip()
+    end = ""
+    while body and body[-1] in "?!.":
+        end, body = body[-1] + end, body[:-1]
+    return f"{body} {' '.join(inserts)}{end or ''}".strip()
+
+
+def _shift(m, by: int):
+    from dataclasses import replace
+
+    return replace(m, start=m.start + by, end=m.end + by)

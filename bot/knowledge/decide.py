@@ -1,48 +1,103 @@
 """Decide: answer, or decline, and say which kind of decline it is.
 
-Two kinds: outside the remit (`remit`: off-topic, or not freelance practice) and not covered
-(`coverage`: in the remit, but the guides do not say; `model`: the model found nothing to use).
+Two kinds, each said plainly:
+- `remit`: outside what the bot does (off-topic; requests that use the domain's words but are not
+  freelance practice; jailbreaks and requests for its instructions). A question is outside the remit
+  when one of the cards of questions to decline is closer to it (or to one of its clauses) than every
+  answering skill by `decline.remit_margin`, or when nothing in the guides is about it and it is far
+  from every answering skill's examples (`decline.min_remit_route`).
+- `coverage`: inside the remit, but the guides do not say (the evidence scores below
+  `decline.threshold`, or the question names a place no guide covers while the evidence is specific
+  to other places).
+
+The evidence score (threshold `decline.threshold`, `decline.follow_up_threshold` for a follow-up) is a
+weighted sum of five measures of the question against the index (weights in config.yaml, fitted by
+evals/calibrate_ask.py on a development set): meaning (best cosine of a passage, and of a single sentence
+of the top passages: a passage near the subject that answers something else has no sentence close to
+the question), shared words (idf-weighted share of the question's words in the top passage), closeness to a skill's
+example questions, and the share of the question's words that no guide contains.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot.config import Settings
 from bot.knowledge.lexical import is_number, words
 from bot.knowledge.retrieve import Hit
+from bot.knowledge.router import Route
 from bot.render import WHAT_I_DO
 
 
+@dataclass
+class Evidence:
+    dense: float  # best cosine similarity of a passage to the question
+    sentence: float  # best cosine similarity of one sentence of the top passages to the question
+    lexical: float  # idf-weighted share of the question's content words found in the top passage
+    route: float  # similarity to the closest answering skill's example questions
+    unknown: float  # share of the question's content words that no guide contains
+
+    def score(self, settings: Settings) -> float:
+        w = settings.decline.weights
+        return (w.dense * self.dense + w.sentence * self.sentence + w.lexical * self.lexical + w.route * self.route
+                + w.unknown * self.unknown)
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in asdict(self).items()}
+
+
+# Chat words and contractions say nothing about the subject, so they never count as unknown.
+_CHAT = frozenset(words("btw tbh imo lol pls plz thx ty cheers mate guys folks quick q qq honestly basically "
+                        "literally anyway cool yeah yep nope hmm ah oh wow sure dunno gonna wanna kinda sorta"))
+
+
 def unknown_share(question: str, vocabulary) -> float:
-    """The share of the question's content words that no guide contains."""
-    content = [w for w in words(question) if not is_number(w)]
+    """The share of the question's content words (chat words aside) that no guide contains."""
+    content = [w for w in words(question) if not is_number(w) and w not in _CHAT and "'" not in w]
     return sum(1 for w in content if w not in vocabulary) / len(content) if content else 0.0
 
 
-def relevant(settings: Settings, hits: list[Hit], unknown: float) -> bool:
-    """Is the best evidence about this question? Meaning and shared words together, and few unknown words.
-
-    `relevance` = best cosine + 0.6 x the top chunk's share of the question's (idf-weighted) words.
-    A question whose content words are mostly absent from every guide is about something else.
-    """
-    cfg = settings.retrieval
-    top_dense = max(h.dense for h in hits)
-    relevance = top_dense + 0.6 * hits[0].lexical
-    if unknown >= cfg.max_unknown_share and top_dense < cfg.strong_dense + 0.1:
-        return False
-    if unknown >= cfg.max_unknown_share - 0.16 and relevance < cfg.min_relevance + 0.1:
-        return False
-    return top_dense >= cfg.strong_dense or relevance >= cfg.min_relevance
+_ARITHMETIC = frozenset(words("times plus minus divided multiplied percent per cent squared sum total equals"))
 
 
-def decline(settings: Settings, skill: str | None, hits: list[Hit], *, reason: str) -> dict[str, Any]:
+def subjectless(question: str) -> bool:
+    """A question of numbers and arithmetic only ("whats 12 x 9", "17 times 23?") has no subject."""
+    return all(is_number(w) or len(w) == 1 or w in _ARITHMETIC for w in words(question))
+
+
+def evidence(hits: list[Hit], route: Route, unknown: float, sentence: float) -> Evidence:
+    return Evidence(dense=max((h.dense for h in hits), default=0.0), sentence=sentence,
+                    lexical=hits[0].lexical if hits else 0.0, route=route.score, unknown=unknown)
+
+
+def outside_remit(settings: Settings, gap: float, *, follow_up: bool = False) -> bool:
+    """Does a card of questions to decline beat the question's evidence of being in the remit by more
+    than the margin? A follow-up that refers back ("so what now?") is near nothing on its own, so its
+    margin is wider; an off-topic line in a thread ("and who won the election?") still clears it."""
+    cfg = settings.decline
+    return gap > (cfg.follow_up_remit_margin if follow_up else cfg.remit_margin)
+
+
+def relevant(settings: Settings, ev: Evidence, *, follow_up: bool = False) -> bool:
+    """A follow-up has its own threshold: its query blends in the question it refers to, which lowers
+    the best cosine of even a well covered follow-up."""
+    cfg = settings.decline
+    return ev.score(settings) >= (cfg.follow_up_threshold if follow_up else cfg.threshold)
+
+
+def irrelevant_reason(settings: Settings, ev: Evidence) -> str:
+    """Nothing in the guides is about it: outside the remit when it is also far from every skill."""
+    return "remit" if ev.route < settings.decline.min_remit_route else "coverage"
+
+
+def decline(settings: Settings, skill: str | None, hits: list[Hit], *, reason: str,
+            detail: str | None = None) -> dict[str, Any]:
     if reason == "remit":
-        text = f"That is outside what I can help with. {WHAT_I_DO}"
+        text = f"That is outside what I can help with, so I won't answer it. {WHAT_I_DO}"
     else:
-        text = ("The guides do not cover this question, so I won't guess. " + WHAT_I_DO +
-                " Try rephrasing with the topic you mean (for example rates, IR35, work made for hire, "
-                "cross-validation or scoping).")
-    mode = "llm" if settings.answer.mode == "llm" and reason == "model" else "extractive"
-    return {"answer": text, "mode": mode, "skill": skill, "declined": True,
+        lead = detail or "The guides do not cover this question"
+        text = (f"{lead}, so I won't guess. {WHAT_I_DO} Try rephrasing with the topic you mean (for example "
+                "rates, IR35, work made for hire, cross-validation or scoping).")
+    return {"answer": text, "mode": "extractive", "skill": skill, "declined": True, "decline_reason": reason,
             "sources": [h.source_dict() for h in hits][:5], "notes": []}

@@ -1,8 +1,8 @@
 """Route a question to a skill by similarity to each card's example questions (offline).
 
 A skill's score is the mean of its two best example similarities. Cards marked `declines` hold
-examples of questions outside the bot's remit; when one of them wins clearly, the question is
-declined before retrieval.
+examples of questions outside the bot's remit; the route carries the best of them too, and
+`decide.outside_remit` declines the question when one of them wins clearly.
 """
 
 from __future__ import annotations
@@ -24,17 +24,16 @@ class Route:
     skill: Skill | None
     score: float
     scores: dict[str, float]
-    off_topic: bool
+    decline_skill: str | None = None  # the closest card of questions to decline
+    decline_score: float = -1.0
 
 
 class Router:
-    def __init__(self, skills: SkillSet, embeddings, *, decline_margin: float = 0.03, cache_dir: Path | None = None,
-                 model_id: str = ""):
+    def __init__(self, skills: SkillSet, embeddings, *, cache_dir: Path | None = None, model_id: str = ""):
         self.skills = skills
         self.embeddings = embeddings
         self.cache_dir = cache_dir
         self.model_id = model_id
-        self.decline_margin = decline_margin
         self._vectors: dict[str, np.ndarray] | None = None
         self._lock = threading.Lock()
 
@@ -87,10 +86,6 @@ class Router:
         answering = {s.name for s in self.skills.answering()}
         best_answer = max((n for n in scores if n in answering), key=lambda n: scores[n], default=None)
         best_decline = max((n for n in scores if n not in answering), key=lambda n: scores[n], default=None)
-        off_topic = (
-            best_decline is not None
-            and (best_answer is None or scores[best_decline] > scores[best_answer] + self.decline_margin)
-        )
         skill = self.skills.get(best_answer) if best_answer else None
-        return Route(skill=skill, score=scores.get(best_answer, 0.0) if best_answer else 0.0,
-                     scores=scores, off_topic=off_topic)
+        return Route(skill=skill, score=scores.get(best_answer, 0.0) if best_answer else 0.0, scores=scores,
+                     decline_skill=best_decline, decline_score=scores[best_decline] if best_decline else -1.0)

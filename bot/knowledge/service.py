@@ -67,7 +67,7 @@ class KnowledgeBase:
         self.embeddings  # noqa: B018 - load the model
         self.router._examples()
         if self.index.exists():
-            self.retriever.corpus()
+            self.asker.parts(self.retriever.corpus())  # the speller and the slot vocabulary of this index
 
     # Ingest and the guides --------------------------------------------------------------------
     def ingest(self, paths: list[Path], *, prune: bool = False, progress: Progress | None = None) -> dict[str, Any]:

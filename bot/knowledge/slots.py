@@ -1,0 +1,220 @@
+"""Slots: the details a follow-up can change while the question stays the same.
+
+A slot is a class (place, seniority, specialty, engagement, platform, client, duration) and a value.
+The values are those of the data: seniorities and specialties are the rate cards' own values
+(junior, mid, senior, lead; llm, nlp, cv, timeseries, mlops), places are the rate cards' regions and
+the guides' jurisdictions. A short table of ordinary English words for them (demonyms, abbreviations,
+synonyms) lets "german" find Germany; it is general vocabulary, never a question of any question set.
+
+Which places a guide is about is read from its front matter (jurisdiction and tags); a guide whose
+jurisdiction is "any" or "General ..." is about no place in particular.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+CLASSES = ("place", "seniority", "specialty", "engagement", "platform", "client", "duration")
+
+# Places: canonical name -> (aliases, parent). Parents link a city to its country and a country to
+# its region, so a guide on the DACH region is not in conflict with a question on Germany.
+PLACES: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "united kingdom": (("uk", "u.k.", "britain", "great britain", "british", "england", "english", "scotland",
+                        "scottish", "wales", "welsh", "northern ireland", "hmrc"), None),
+    "london": (("london", "city of london"), "united kingdom"),
+    "united states": (("usa", "u.s.", "u.s.a.", "united states", "america", "american", "the states", "irs"), None),
+    "california": (("california", "californian"), "united states"),
+    "new york": (("new york", "nyc"), "united states"),
+    "san francisco": (("san francisco", "bay area", "silicon valley"), "united states"),
+    "texas": (("texas",), "united states"),
+    "european union": (("eu", "european union", "europe", "european"), None),
+    "dach": (("dach",), "european union"),
+    "germany": (("germany", "german", "deutschland", "berlin", "munich", "hamburg", "frankfurt"), "dach"),
+    "austria": (("austria", "austrian", "vienna"), "dach"),
+    "switzerland": (("switzerland", "swiss", "zurich", "geneva"), "dach"),
+    "france": (("france", "french"), "european union"),
+    "paris": (("paris", "ile-de-france", "île-de-france"), "france"),
+    "netherlands": (("netherlands", "dutch", "holland", "amsterdam"), "european union"),
+    "spain": (("spain", "spanish", "madrid", "barcelona"), "european union"),
+    "italy": (("italy", "italian"), "european union"),
+    "ireland": (("ireland", "irish", "dublin"), "european union"),
+    "portugal": (("portugal", "portuguese", "lisbon"), "european union"),
+    "poland": (("poland", "polish"), "european union"),
+    "belgium": (("belgium", "belgian"), "european union"),
+    "sweden": (("sweden", "swedish"), "european union"),
+    "denmark": (("denmark", "danish"), "european union"),
+    "norway": (("norway", "norwegian"), None),
+    "canada": (("canada", "canadian", "toronto"), None),
+    "australia": (("australia", "australian", "sydney"), None),
+    "new zealand": (("new zealand",), None),
+    "india": (("india", "indian"), None),
+    "japan": (("japan", "japanese", "tokyo"), None),
+    "china": (("china", "chinese"), None),
+    "singapore": (("singapore",), None),
+    "brazil": (("brazil", "brazilian"), None),
+    "mexico": (("mexico", "mexican"), None),
+    "south africa": (("south africa",), None),
+    "nigeria": (("nigeria", "nigerian"), None),
+    "israel": (("israel", "israeli"), None),
+    "uae": (("uae", "dubai", "emirates"), None),
+    "ukraine": (("ukraine", "ukrainian"), None),
+    "romania": (("romania", "romanian"), "european union"),
+    "global": (("global", "worldwide", "international"), None),
+}
+# Short codes are places only in capitals ("US client"), since "us" and "at" are ordinary words.
+CODES = {"US": "united states", "UK": "united kingdom", "EU": "european union", "DE": "germany", "CH": "switzerland",
+         "FR": "france", "NL": "netherlands"}
+# Lower-case "us" is the United States when it qualifies a noun that a place qualifies.
+_US_NOUN = re.compile(r"\bus[- ](?=(client|clients|company|companies|law|laws|based|market|rates?|contracts?|"
+                      r"contractors?|startups?|customers?|firms?|jurisdiction|version|entity|llc|federal)\b)")
+
+SENIORITY = {"junior": ("junior", "jr", "entry level", "entry-level", "graduate", "grad", "beginner"),
+             "mid": ("mid", "mid-level", "mid level", "intermediate", "midweight", "mid-weight"),
+             "senior": ("senior", "sr", "experienced", "seasoned"),
+             "lead": ("lead", "principal", "staff", "head of")}
+SPECIALTY = {"llm": ("llm", "llms", "rag", "genai", "gen ai", "generative ai", "large language model",
+                     "large language models", "gpt", "chatbot", "chatbots"),
+             "nlp": ("nlp", "natural language processing", "text mining"),
+             "cv": ("computer vision", "image recognition", "vision models"),
+             "timeseries": ("time series", "time-series", "timeseries", "forecasting", "forecast"),
+             "mlops": ("mlops", "ml ops", "ml platform", "ml infrastructure"),
+             "gpu": ("gpu", "gpus", "cuda")}
+ENGAGEMENT = {"hourly": ("hourly", "per hour", "by the hour", "hourly rate"),
+              "daily": ("day rate", "daily rate", "per day", "by the day", "daily"),
+              "fixed": ("fixed price", "fixed-price", "fixed fee", "fixed-fee", "fixed scope", "fixed-scope", "fixed bid"),
+              "time and materials": ("time and materials", "time-and-materials", "time & materials", "t&m", "tnm"),
+              "retainer": ("retainer", "retainers", "on retainer"),
+              "value-based": ("value-based", "value based", "value pricing"),
+              "advisory": ("advisory", "consulting", "consultancy"),
+              "inside ir35": ("inside ir35", "inside of ir35", "caught by ir35", "deemed employee"),
+              "outside ir35": ("outside ir35", "outside of ir35"),
+              "permanent": ("permanent role", "perm role", "full-time job", "employee", "salaried")}
+PLATFORMS = ("upwork", "fiverr", "toptal", "malt", "yunojuno", "freelancer.com", "peopleperhour", "contra",
+             "braintrust", "gun.io", "freelancermap", "gulp", "free-work", "guru", "linkedin", "payoneer",
+             "arc.dev", "turing", "andela", "codementor", "comatch", "catalant", "expert360")
+CLIENT = {"new client": ("new client", "first-time client", "first time client", "a new customer"),
+          "repeat client": ("repeat client", "returning client", "existing client", "long-term client",
+                            "long term client", "regular client", "old client"),
+          "startup": ("startup", "start-up", "scale-up", "scaleup"),
+          "enterprise": ("enterprise", "corporate", "big company", "large company", "multinational"),
+          "agency": ("agency", "recruiter", "consultancy client"),
+          "public sector": ("public sector", "government", "nhs", "council", "university"),
+          "non-technical": ("non technical", "non-technical", "nontechnical", "non tech", "non-tech", "business people",
+                            "exec", "execs", "executive", "executives", "ceo", "board"),
+          "technical": ("technical", "engineers", "data team", "tech team", "technical team", "developers")}
+_NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|twenty-four|a|an"
+_DURATION = re.compile(rf"\b(\d{{1,3}}|{_NUMBER_WORDS})[- ]?(week|month|year|yr)s?(?:[- ]long)?\b", re.I)
+_NEUTRAL_JURISDICTION = re.compile(r"^\s*(any|general|global|worldwide)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Mention:
+    cls: str
+    value: str
+    start: int
+    end: int
+    surface: str
+
+
+@dataclass
+class Vocabulary:
+    """Surface phrases -> (class, value), places' parents, and the places the guides cover."""
+
+    terms: dict[str, tuple[str, str]]
+    parents: dict[str, str | None]
+    _pattern: re.Pattern | None = None
+
+    def __post_init__(self):
+        phrases = sorted(self.terms, key=len, reverse=True)
+        body = "|".join(re.escape(p) for p in phrases) or "(?!x)x"
+        self._pattern = re.compile(rf"(?<![\w-])({body})(?![\w-])", re.I)
+
+    def find(self, text: str) -> list[Mention]:
+        """Slot mentions in a text, longest phrase first, not overlapping, in reading order."""
+        found: list[Mention] = []
+        taken: list[tuple[int, int]] = []
+
+        def add(cls: str, value: str, start: int, end: int) -> None:
+            if any(start < e and s < end for s, e in taken):
+                return
+            taken.append((start, end))
+            found.append(Mention(cls, value, start, end, text[start:end]))
+
+        for m in self._pattern.finditer(text):
+            cls, value = self.terms[m.group(1).lower()]
+            add(cls, value, m.start(1), m.end(1))
+        for code, value in CODES.items():
+            for m in re.finditer(rf"(?<![\w-]){code}(?![\w-])", text):
+                add("place", value, m.start(), m.end())
+        for m in _US_NOUN.finditer(text.lower()):
+            add("place", "united states", m.start(), m.start() + 2)
+        for m in _DURATION.finditer(text):
+            n = m.group(1).lower()
+            n = "1" if n in ("a", "an", "one") else n
+            add("duration", f"{n} {m.group(2).lower().replace('yr', 'year')}", m.start(), m.end())
+        return sorted(found, key=lambda x: x.start)
+
+    def slots(self, text: str) -> dict[str, str]:
+        """The first value of each class mentioned in a text."""
+        out: dict[str, str] = {}
+        for m in self.find(text):
+            out.setdefault(m.cls, m.value)
+        return out
+
+    def lineage(self, place: str) -> set[str]:
+        """A place and every place above it (city, country, region)."""
+        out, seen = set(), 0
+        while place and place not in out and seen < 8:
+            out.add(place)
+            place = self.parents.get(place)
+            seen += 1
+        return out
+
+    def related(self, a: str, b: str) -> bool:
+        return a in self.lineage(b) or b in self.lineage(a)
+
+    def guide_places(self, meta: dict[str, Any]) -> set[str] | None:
+        """The places a guide is about, or None when it is general (jurisdiction 'any', 'General ...')."""
+        jurisdiction = str(meta.get("jurisdiction") or "")
+        if not jurisdiction or _NEUTRAL_JURISDICTION.match(jurisdiction):
+            return None
+        text = " ".join([jurisdiction, str(meta.get("tags", "")).replace("-", " ")])
+        places = {m.value for m in self.find(text) if m.cls == "place"}
+        return places - {"global"} or None
+
+
+
+def build(rate_book=None) -> Vocabulary:
+    """The vocabulary: the tables above plus the rate cards' regions (a region not named above becomes a
+    place of its own, under its parent region)."""
+    terms: dict[str, tuple[str, str]] = {}
+    parents: dict[str, str | None] = {}
+    for name, (aliases, parent) in PLACES.items():
+        parents[name] = parent
+        for alias in (name, *aliases):
+            terms[alias] = ("place", name)
+    if rate_book is not None:
+        _add_regions(rate_book, terms, parents)
+    for table, cls in ((SENIORITY, "seniority"), (SPECIALTY, "specialty"), (ENGAGEMENT, "engagement"),
+                       (CLIENT, "client")):
+        for value, aliases in table.items():
+            for alias in (value, *aliases):
+                terms.setdefault(alias, (cls, value))
+    for name in PLATFORMS:
+        terms.setdefault(name, ("platform", name))
+    return Vocabulary(terms, parents)
+
+
+def _add_regions(book, terms, parents) -> None:
+    names = {}
+    for code, region in book.regions.items():
+        name = re.sub(r"\s*\(.*?\)", "", region.name).strip().lower()
+        known = terms.get(name) or terms.get(code.lower())
+        names[code] = known[1] if known and known[0] == "place" else name
+        if not known:
+            terms[name] = ("place", name)
+    for code, region in book.regions.items():
+        if region.parent in names and names[code] != names[region.parent]:
+            parents.setdefault(names[code], names[region.parent])
