@@ -29,8 +29,9 @@ HELP_COMMANDS = [
 
 DROPPED_SHOWN = 20  # dropped sentences listed in an ingest report
 
-WHAT_I_DO = ("I answer questions on freelance ML rates, IP and contracts, ML methodology and project scoping "
-             "from a set of sourced guides, scope a CSV before you quote, and give private rate advice.")
+WHAT_I_DO = ("I answer questions on freelance ML rates, IP and contracts, ML methodology, project scoping and "
+             "planning, and finding clients and building a portfolio, from a set of sourced guides; I scope a CSV "
+             "before you quote, plan the project, and give private rate advice.")
 
 
 def help_text(prefix: str = "/") -> str:
