@@ -7,7 +7,9 @@ the grid composes the answers from the same passages, and each is scored with ev
 must-mention coverage and the share of irrelevant sentences. The best setting is the one with the
 highest coverage among those whose irrelevant share is at most --max-irrelevant (else the lowest
 share); it is printed as a `compose:` block for config.yaml with the table of the top settings.
-Default sets: evals/questions/ (our own questions), so the dev set stays a measurement.
+Default sets: evals/questions/ (our own questions); pass ../shared/devsets/ask/questions.yaml as well to
+calibrate on what users type (the blind set in evals/questions/blind stays held out). When no setting
+reaches --max-irrelevant, the lowest share wins, and the higher coverage among equal shares.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from answer_quality import label_answer, load_items, summarise  # noqa: E402
 
 from bot.app import Core  # noqa: E402
 from bot.config import Compose, load_settings  # noqa: E402
+from bot.knowledge import conversation  # noqa: E402
 from bot.knowledge.compose import compose, extract, footer  # noqa: E402
-from bot.knowledge.embeddings import encode  # noqa: E402
 
 # `sem` stays 0 in the default grid: embedding every candidate sentence costs most of an answer's time
 # (about 1 s for 15 sentences on a busy 2-core machine) against a 100 ms goal, and gains little (see
@@ -42,15 +44,18 @@ GRIDS = {
 
 
 def contexts(core: Core, items: list[dict]) -> list[dict]:
-    """What compose sees for each question: the passages ask retrieves, the card and the question vector."""
+    """What compose sees for each question: the passages ask retrieves (spelling, routing, topic boost,
+    places and the sentence rerank, as in `ask`), the card and the question vector."""
     kb = core.knowledge
+    asker = kb.asker
+    parts = asker.parts(kb.retriever.refresh())
     out = []
     for item in items:
-        q = item["question"]
-        qvec = encode(kb.embeddings, [q])[0]
-        card = kb.router.route(qvec).skill
-        hits = kb.retriever.search(q, topics=card.topics if card else None, query_vector=qvec)
-        out.append({"item": item, "qvec": qvec, "card": card, "hits": hits})
+        turn = conversation.interpret(parts.speller.correct(item["question"]), [], parts.vocab)
+        qvec = asker._query_vector(turn)
+        route = kb.router.route(qvec)
+        _, hits, _ = asker._retrieve(turn, qvec, route.skill, parts, route)
+        out.append({"item": {**item, "question": turn.standalone}, "qvec": qvec, "card": route.skill, "hits": hits})
     return out
 
 
@@ -92,7 +97,7 @@ def main(argv=None) -> int:
         current = summarise(answers(core, ctxs, base), cap)
         core.close()
     ok = [r for r in results if r[1]["irrelevant_share"] <= args.max_irrelevant]
-    ranked = sorted(ok, key=lambda r: (-r[1]["coverage"], r[1]["irrelevant_share"])) if ok else sorted(results, key=lambda r: r[1]["irrelevant_share"])
+    ranked = sorted(ok, key=lambda r: (-r[1]["coverage"], r[1]["irrelevant_share"])) if ok else sorted(results, key=lambda r: (round(r[1]["irrelevant_share"], 3), -r[1]["coverage"]))
     # The trade-off: each setting no other setting beats on both coverage and irrelevant share.
     front = [r for r in results if not any(o[1]["coverage"] >= r[1]["coverage"] and
                                            o[1]["irrelevant_share"] < r[1]["irrelevant_share"] for o in results)]

@@ -184,6 +184,7 @@ class Asker:
                                      k=k * 3)
         if turn.kind == "context":  # a question about the same situation: the guides just cited first
             ranked = self._prefer_previous(ranked, turn)
+        ranked = self._rerank(ranked, qvec)
         hits = self._order(ranked, self._places(turn, parts), turn.changed, parts.vocab)[:k]
         route = route or kb.router.route(qvec)
         unknown = decide.unknown_share(turn.search_text, kb.retriever.corpus().bm25.postings)
@@ -195,15 +196,30 @@ class Asker:
         boost = 1.0 + self.settings.conversations.previous_guide_boost
         return sorted(hits, key=lambda h: -h.score * (boost if h.meta.get("source") in cited else 1.0))
 
-    def _best_sentence(self, hits: list[Hit], qvec) -> float:
-        """The best cosine of one sentence of the top passages to the question (vectors cached per chunk,
+    def _rerank(self, ranked: list[Hit], qvec) -> list[Hit]:
+        """The first `retrieval.rerank_depth` candidates in the order of their fused score (relative to the
+        best) plus `retrieval.sentence_weight` x the cosine of their best sentence to the question: of two
+        passages about the subject, the one with a sentence that answers the question comes first. Their
+        scores are rescaled to that order (the extractive answer weighs a passage by its score)."""
+        cfg = self.settings.retrieval
+        depth = min(cfg.rerank_depth, len(ranked))
+        if not cfg.sentence_weight or depth < 2:
+            return ranked
+        top = ranked[0].score or 1.0
+        head = sorted(((h.score / top + cfg.sentence_weight * self._sentence_cosine(h, qvec), n, h)
+                       for n, h in enumerate(ranked[:depth])), key=lambda x: (-x[0], x[1]))
+        best = head[0][0] or 1.0
+        return [replace(h, score=top * combined / best) for combined, _, h in head] + ranked[depth:]
+
+    def _sentence_cosine(self, hit: Hit, qvec) -> float:
+        """The best cosine of one of the passage's sentences to the question (vectors cached per chunk,
         and the extractive answer reads the same ones)."""
-        best = -1.0
-        for hit in hits[:3]:
-            sentences = [s for _, s in split_sentences(hit.text)]
-            if sentences:
-                best = max(best, float((self.kb.sentence_vectors.get(hit.id, sentences) @ qvec).max()))
-        return best
+        sentences = [s for _, s in split_sentences(hit.text)]
+        return float((self.kb.sentence_vectors.get(hit.id, sentences) @ qvec).max()) if sentences else -1.0
+
+    def _best_sentence(self, hits: list[Hit], qvec) -> float:
+        """The best cosine of one sentence of the top passages to the question."""
+        return max((self._sentence_cosine(hit, qvec) for hit in hits[:3]), default=-1.0)
 
     @staticmethod
     def _places(turn: Turn, parts: Parts) -> list[str]:

@@ -1,0 +1,114 @@
+"""Calibrate the sentence rerank of ask's retrieval (config.yaml `retrieval.sentence_weight`, `rerank_depth`).
+
+    MLBOT_DATA_DIR=<dir with knowledge/ ingested> python evals/calibrate_retrieval.py [--dev DIR] [--write]
+
+An extractive answer covers the facts a question needs when it leads with the section that holds them
+(evals/answer_quality.py: on the dev and blind sets every missed fact was in an answer that led with
+another section). So the measure is how often the expected section is the first passage `ask`
+retrieves (Asker._retrieve: spelling, routing, topic boost, places, as in `ask`), with the mean
+reciprocal rank of that section in the top 5 to break ties.
+
+Items: the answerable questions of `--dev` (default ../shared/devsets/ask/questions.yaml) and of
+evals/questions/*.yaml; the blind set (evals/questions/blind) is held out and only reported. Every
+setting of the grid is scored; the best on the development items is printed as config lines, and with
+--write it replaces the two values in config.yaml (comments kept). Rerun after changing the guides,
+the skill cards or the embedding model, and rerun evals/calibrate_ask.py after this one (the decline
+evidence reads the first passage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "evals"))
+
+from answer_quality import load_items  # noqa: E402
+
+from bot.app import Core  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.knowledge import conversation  # noqa: E402
+
+WEIGHTS = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
+DEPTHS = [2, 3, 4, 5]
+
+
+def prepared(asker, items: list[dict]) -> list[tuple]:
+    """The turn, question vector and route of each question (they do not depend on the rerank)."""
+    parts = asker.parts(asker.kb.retriever.refresh())
+    out = []
+    for item in items:
+        turn = conversation.interpret(parts.speller.correct(item["question"]), [], parts.vocab)
+        qvec = asker._query_vector(turn)
+        out.append((item, turn, qvec, asker.kb.router.route(qvec), parts))
+    return out
+
+
+def rank_of(hits, item: dict) -> int | None:
+    want = str(item["section"]).strip().lower()
+    for i, h in enumerate(hits):
+        if str(h.meta.get("source", "")).endswith(item["guide"]) and \
+                h.section.split(" > ")[-1].strip().lower() == want:
+            return i
+    return None
+
+
+def score(asker, rows: list[tuple]) -> tuple[float, float]:
+    """(share of questions whose first passage is the expected section, mean reciprocal rank in the top 5)."""
+    first = mrr = 0.0
+    for item, turn, qvec, route, parts in rows:
+        _, hits, _ = asker._retrieve(turn, qvec, route.skill, parts, route)
+        r = rank_of(hits, item)
+        first += r == 0
+        mrr += 1.0 / (r + 1) if r is not None else 0.0
+    n = max(1, len(rows))
+    return first / n, mrr / n
+
+
+def write(path: Path, weight: float, depth: int) -> None:
+    """Replace the two values in config.yaml's retrieval section, keeping the comments."""
+    text = path.read_text(encoding="utf-8")
+    start = text.index("\nretrieval:")
+    end = text.find("\n\n", start + 1)
+    block = re.sub(r"(?m)^(  sentence_weight: )[-0-9.]+", rf"\g<1>{weight:g}", text[start:end])
+    block = re.sub(r"(?m)^(  rerank_depth: )\d+", rf"\g<1>{depth}", block)
+    path.write_text(text[:start] + block + text[end:], encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dev", type=Path, default=ROOT.parent / "shared" / "devsets" / "ask" / "questions.yaml")
+    parser.add_argument("--write", action="store_true", help="write the best values into config.yaml")
+    args = parser.parse_args(argv)
+    core = Core(load_settings())
+    asker = core.knowledge.asker
+    dev = prepared(asker, load_items([args.dev, ROOT / "evals" / "questions"]))
+    blind = prepared(asker, load_items([ROOT / "evals" / "questions" / "blind"]))
+    cfg = core.settings.retrieval
+    results = []
+    for weight, depth in itertools.product(WEIGHTS, DEPTHS):
+        if weight == 0 and depth != DEPTHS[0]:
+            continue  # no rerank: the depth does not matter
+        object.__setattr__(cfg, "sentence_weight", weight)
+        object.__setattr__(cfg, "rerank_depth", depth)
+        results.append((weight, depth, *score(asker, dev), *score(asker, blind)))
+    print(f"{len(dev)} development questions, {len(blind)} blind (held out, reported only)\n")
+    print("| sentence_weight | rerank_depth | dev first | dev mrr@5 | blind first | blind mrr@5 |")
+    print("|---|---|---|---|---|---|")
+    for w, d, f1, m1, f2, m2 in results:
+        print(f"| {w:g} | {d} | {f1:.3f} | {m1:.3f} | {f2:.3f} | {m2:.3f} |")
+    best = max(results, key=lambda r: (round(r[2], 6), round(r[3], 6), -r[0]))
+    print(f"\nconfig.yaml retrieval:\n  sentence_weight: {best[0]:g}\n  rerank_depth: {best[1]}")
+    if args.write:
+        write(core.settings.config_dir / "config.yaml", best[0], best[1])
+        print("written to config.yaml")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""The sentence rerank of ask's retrieval: of two passages about the subject, the one with a sentence
+that answers the question comes first (retrieval.sentence_weight, retrieval.rerank_depth)."""
+
+from __future__ import annotations
+
+from bot.knowledge.embeddings import encode
+from bot.knowledge.retrieve import Hit
+from tests.conftest import make_core
+
+QUESTION = "what were the 10th and 90th percentile ML contract day rates in the UK?"
+
+
+def _hit(core, section: str, score: float) -> Hit:
+    corpus = core.knowledge.retriever.corpus()
+    i = next(i for i, m in enumerate(corpus.metas)
+             if m.get("source", "").endswith("uk-ml-day-rates.md") and m.get("section", "").endswith(section))
+    return Hit(id=corpus.ids[i], text=corpus.texts[i], meta=corpus.metas[i], score=score, dense=0.5, lexical=0.5)
+
+
+def _ranked(core):
+    # The trend section first by fused score, the spread section (which states the percentiles) close behind.
+    return [_hit(core, "Trend in UK ML day rates, 2024 to 2026", 0.10),
+            _hit(core, "Spread of UK ML day rates", 0.095),
+            _hit(core, "Hourly rates for UK ML contracts", 0.05)]
+
+
+def test_the_passage_whose_sentence_answers_comes_first(kb_data_dir):
+    core = make_core(kb_data_dir, **{"retrieval.sentence_weight": 1.5, "retrieval.rerank_depth": 2})
+    qvec = encode(core.knowledge.embeddings, [QUESTION])[0]
+    out = core.knowledge.asker._rerank(_ranked(core), qvec)
+    assert [h.section.split(" > ")[-1] for h in out] == [
+        "Spread of UK ML day rates", "Trend in UK ML day rates, 2024 to 2026", "Hourly rates for UK ML contracts"]
+    assert out[0].score == 0.10 and out[1].score < out[0].score  # rescaled to the new order, same scale
+    assert out[2].score == 0.05  # below the depth: untouched
+
+
+def test_weight_zero_keeps_the_fused_order(kb_data_dir):
+    core = make_core(kb_data_dir, **{"retrieval.sentence_weight": 0.0})
+    qvec = encode(core.knowledge.embeddings, [QUESTION])[0]
+    ranked = _ranked(core)
+    assert core.knowledge.asker._rerank(ranked, qvec) == ranked
+
+
+def test_ask_leads_with_the_section_that_answers(kb_data_dir):
+    # By fused score alone the billable-hours rules of thumb come first; the billable-days section answers.
+    core = make_core(kb_data_dir, **{"retrieval.sentence_weight": 1.5, "retrieval.rerank_depth": 2})
+    answer = core.ask("how many days a year can a freelancer realistically bill?")
+    assert not answer["declined"]
+    assert answer["sources"][0]["section"].endswith("How many billable days a year")
