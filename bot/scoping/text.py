@@ -1,5 +1,9 @@
-"""The text frame's models: TF-IDF on each free-text column (word 1-2-grams and character 2-5-grams
-within word boundaries) joined with the tabular features, then a linear model.
+"""The text frame's models: TF-IDF on each free-text column joined with the tabular features, then a
+linear model. Every text column gets word n-grams (one-character tokens kept: "5+ years", "4g", "a/b");
+a short-text column (subjects, titles: median length under `scope.text.char_max_median_chars`) also gets
+character n-grams within word boundaries, which catch spelling variants where a document has few words.
+On long documents character n-grams add cost and noise rather than evidence. The n-gram ranges, the
+token pattern, min_df and the models' C live in config.yaml (scope.text).
 
 Counting n-grams is done once per row by feature hashing (`hash_texts`): a fixed function of the
 row's own text, which learns nothing from other rows, so it may run before the folds. Everything
@@ -11,6 +15,7 @@ counts (`with_text`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,6 +34,35 @@ HASH_BITS = 18           # 262,144 buckets per analyser and column
 ONE_HOT_MAX = 20
 
 
+@dataclass(frozen=True)
+class TextPlan:
+    """Which analysers run on which text column: decided once on the whole table, so every sample of rows
+    (selection, the check on more rows, the score with leaks) gets the same feature layout."""
+
+    blocks: tuple[tuple[str, str, tuple[int, int]], ...]   # (column, analyser, n-gram range)
+    token_pattern: str
+
+    @property
+    def columns(self) -> list[str]:
+        return list(dict.fromkeys(c for c, _, _ in self.blocks))
+
+
+def plan_text(frame: Table, columns: list[str], cfg: Any) -> TextPlan:
+    """Word n-grams on every text column; character n-grams too on short-text columns (see the module doc)."""
+    blocks: list[tuple[str, str, tuple[int, int]]] = []
+    for col in columns:
+        blocks.append((col, "word", tuple(cfg.word_ngrams)))
+        if _median_length(frame, col) < cfg.char_max_median_chars:
+            blocks.append((col, "char_wb", tuple(cfg.char_ngrams)))
+    return TextPlan(tuple(blocks), cfg.token_pattern)
+
+
+def _median_length(frame: Table, column: str) -> float:
+    docs = text_values(frame, column, np.arange(len(frame[column])))
+    lengths = [len(d) for d in docs if d]
+    return float(np.median(lengths)) if lengths else 0.0
+
+
 def text_values(frame: Table, column: str, rows: np.ndarray) -> np.ndarray:
     """The strings of a text column for `rows` ('' where missing)."""
     s = frame[column]
@@ -41,15 +75,16 @@ def text_values(frame: Table, column: str, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def hash_texts(frame: Table, columns: list[str], rows: np.ndarray) -> sparse.csr_matrix:
-    """Word and character n-gram counts of each text column, hashed (no vocabulary, nothing fitted)."""
+def hash_texts(frame: Table, plan: TextPlan, rows: np.ndarray) -> sparse.csr_matrix:
+    """The n-gram counts the plan names, hashed (no vocabulary, nothing fitted)."""
     blocks = []
-    for col in columns:
-        docs = text_values(frame, col, rows)
-        for analyzer, ngrams in (("word", (1, 2)), ("char_wb", (2, 5))):
-            hv = HashingVectorizer(analyzer=analyzer, ngram_range=ngrams, n_features=2 ** HASH_BITS,
-                                   alternate_sign=False, norm=None, dtype=np.float32)
-            blocks.append(hv.transform(docs))
+    docs_of: dict[str, np.ndarray] = {}
+    for col, analyzer, ngrams in plan.blocks:
+        docs = docs_of.setdefault(col, text_values(frame, col, rows))
+        extra = {"token_pattern": plan.token_pattern} if analyzer == "word" else {}
+        hv = HashingVectorizer(analyzer=analyzer, ngram_range=ngrams, n_features=2 ** HASH_BITS,
+                               alternate_sign=False, norm=None, dtype=np.float32, **extra)
+        blocks.append(hv.transform(docs))
     return sparse.hstack(blocks, format="csr", dtype=np.float64)
 
 
@@ -93,8 +128,8 @@ def make_text_estimator(params: dict[str, Any], task: str, categorical: np.ndarr
                                        ("onehot", OneHotEncoder(max_categories=ONE_HOT_MAX,
                                                                 handle_unknown="infrequent_if_exist",
                                                                 min_frequency=2))]), cat_idx))
-    parts.append(("text", Pipeline([("min_df", MinDocFrequency(2)), ("tfidf", TfidfTransformer(sublinear_tf=True))]),
-                  slice(n_tab, None)))
+    parts.append(("text", Pipeline([("min_df", MinDocFrequency(params.get("min_df", 2))),
+                                    ("tfidf", TfidfTransformer(sublinear_tf=True))]), slice(n_tab, None)))
     c = params.get("C", 1.0)
     model = (LogisticRegression(C=c, solver="saga", max_iter=200, tol=1e-2, random_state=random_state)
              if task != "regression" else Ridge(alpha=1.0 / max(c, 1e-6)))

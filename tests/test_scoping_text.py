@@ -1,0 +1,79 @@
+"""The text frame's features and models (bot/scoping/text.py, scope.text in config.yaml), on small tables
+made here: which columns get character n-grams, which tokens count as words, one model per configured C."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bot.config import ConfigError, load_settings
+from bot.scoping import baselines as bl
+from bot.scoping.report import load
+from bot.scoping.text import hash_texts, plan_text
+from bot.scoping.worker import ScopeRequest
+
+
+def _settings(tmp_path, **overrides):
+    return load_settings(data_dir=tmp_path / "data", env={}, overrides=overrides)
+
+
+def _table(tmp_path, df: pd.DataFrame, settings):
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    request = ScopeRequest(path=str(path), data=None, filename="t.csv", chart=False)
+    return load(request, settings.scope, lambda stage, info: None, None).table.frame
+
+
+def _ads(n: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    long = ("We are hiring for a busy team in a large office; you will work with clients, write reports and keep "
+            "records up to date. Requires {y} years of experience. We offer a pension and flexible hours.")
+    years = rng.choice(["2", "5"], n)
+    return pd.DataFrame({"subject": [f"Invoice {i} overdue" for i in range(n)],
+                         "body": [long.format(y=y) for y in years], "band": years})
+
+
+def test_character_ngrams_only_on_short_text_columns(tmp_path):
+    settings = _settings(tmp_path)
+    frame = _table(tmp_path, _ads(), settings)
+    plan = plan_text(frame, ["subject", "body"], settings.scope.text)
+    assert [(c, a) for c, a, _ in plan.blocks] == [("subject", "word"), ("subject", "char_wb"), ("body", "word")]
+    assert plan.columns == ["subject", "body"]
+    # the cut-off is the configured median length
+    everywhere = plan_text(frame, ["subject", "body"], _settings(tmp_path, **{
+        "scope.text.char_max_median_chars": 10_000}).scope.text)
+    assert [a for _, a, _ in everywhere.blocks].count("char_wb") == 2
+    nowhere = plan_text(frame, ["subject", "body"], _settings(tmp_path, **{
+        "scope.text.char_max_median_chars": 0}).scope.text)
+    assert [a for _, a, _ in nowhere.blocks] == ["word", "word"]
+
+
+def test_one_character_tokens_are_words(tmp_path):
+    """"2 years" and "5 years" differ in the word features (the default sklearn pattern drops one-character
+    tokens, so the two ads would hash to the same words)."""
+    settings = _settings(tmp_path)
+    df = _ads()
+    frame = _table(tmp_path, df, settings)
+    plan = plan_text(frame, ["body"], settings.scope.text)
+    assert [a for _, a, _ in plan.blocks] == ["word"]
+    two, five = int(np.flatnonzero(df["band"] == "2")[0]), int(np.flatnonzero(df["band"] == "5")[0])
+    hashed = hash_texts(frame, plan, np.array([two, five]))
+    assert (hashed[0] != hashed[1]).nnz > 0
+
+
+def test_one_tfidf_model_per_configured_c(tmp_path):
+    text = _settings(tmp_path, **{"scope.text.classify_c": [30.0, 3.0, 0.3], "scope.text.min_df": 3}).scope.text
+    specs = [s for s in bl.candidates(500, 4, "binary", text=text) if s.family == "text"]
+    assert [(s.name, s.params["C"], s.params["min_df"]) for s in specs] == [
+        ("tfidf_linear", 30.0, 3), ("tfidf_linear_c2", 3.0, 3), ("tfidf_linear_c3", 0.3, 3)]
+    reg = [s.params["C"] for s in bl.candidates(500, 4, "regression", text=text) if s.family == "text"]
+    assert reg == list(text.regress_c)
+    assert not [s for s in bl.candidates(500, 4, "binary") if s.family == "text"]
+
+
+@pytest.mark.parametrize("key,value", [("scope.text.word_ngrams", [2, 1]), ("scope.text.classify_c", [0.0]),
+                                       ("scope.text.char_ngrams", [0, 3])])
+def test_bad_text_settings_are_refused(tmp_path, key, value):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        _settings(tmp_path, **{key: value})
