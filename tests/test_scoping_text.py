@@ -77,3 +77,23 @@ def test_one_tfidf_model_per_configured_c(tmp_path):
 def test_bad_text_settings_are_refused(tmp_path, key, value):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         _settings(tmp_path, **{key: value})
+
+
+def test_a_subject_with_a_ticket_number_is_text_and_a_bare_order_number_an_id(tmp_path):
+    """A number in every subject makes each value unique; the words around it still make it text."""
+    from bot.scoping.profile import profile_table
+
+    rng = np.random.default_rng(3)
+    topics = ["refund", "password reset", "parcel damaged", "charged twice", "login error", "wrong address",
+              "invoice copy", "cancel subscription"]  # short: two or three words with the number
+    n = 200
+    df = pd.DataFrame({"subject": [f"{rng.choice(topics)} #{50_000 + i}" for i in range(n)],
+                       "reference": [f"Order {70_000 + i}" for i in range(n)],
+                       "queue": rng.choice(["billing", "access", "delivery"], n)})
+    settings = _settings(tmp_path)
+    path = tmp_path / "t.csv"
+    df.to_csv(path, index=False)
+    request = ScopeRequest(path=str(path), data=None, filename="t.csv", chart=False)
+    profile = profile_table(load(request, settings.scope, lambda stage, info: None, None).table)
+    assert profile.columns["subject"].kind == "text"
+    assert profile.columns["reference"].kind == "id"
