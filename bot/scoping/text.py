@@ -80,7 +80,9 @@ def hash_texts(frame: Table, plan: TextPlan, rows: np.ndarray) -> sparse.csr_mat
     blocks = []
     docs_of: dict[str, np.ndarray] = {}
     for col, analyzer, ngrams in plan.blocks:
-        docs = docs_of.setdefault(col, text_values(frame, col, rows))
+        if col not in docs_of:
+            docs_of[col] = text_values(frame, col, rows)
+        docs = docs_of[col]
         extra = {"token_pattern": plan.token_pattern} if analyzer == "word" else {}
         hv = HashingVectorizer(analyzer=analyzer, ngram_range=ngrams, n_features=2 ** HASH_BITS,
                                alternate_sign=False, norm=None, dtype=np.float32, **extra)
