@@ -203,6 +203,7 @@ class TextModels(_Section):
     min_df: int = Field(2, ge=1)
     classify_c: list[float] = Field([10.0, 2.0], min_length=1, max_length=4)
     regress_c: list[float] = Field([1.0, 0.2], min_length=1, max_length=4)
+    ordinal_c: float = Field(1.0, gt=0)             # tfidf_ordinal (ordered classes): ridge alpha = 1 / C
 
     @field_validator("word_ngrams", "char_ngrams")
     @classmethod

@@ -97,11 +97,13 @@ class CVResult:
 # Candidates --------------------------------------------------------------------------------
 
 
-def candidates(n_rows: int, n_features: int, task: str, n_classes: int = 2, text: Any = None) -> list[ModelSpec]:
+def candidates(n_rows: int, n_features: int, task: str, n_classes: int = 2, text: Any = None,
+               ranks: tuple[int, ...] | None = None) -> list[ModelSpec]:
     """The models to try, cheapest first; the first four are the baselines named in the report.
 
     With text columns (the text frame; `text` is scope.text of config.yaml), TF-IDF + linear models come right
-    after the linear baseline: one per C of `text.classify_c` (or `text.regress_c`)."""
+    after the linear baseline: one per C of `text.classify_c` (or `text.regress_c`); with ordered classes
+    (`ranks`, text.ordinal_ranks), `tfidf_ordinal` (a ridge on the class rank) comes second."""
     small = n_rows <= 3000
     specs = [
         ModelSpec("dummy", "dummy"),
@@ -109,8 +111,12 @@ def candidates(n_rows: int, n_features: int, task: str, n_classes: int = 2, text
     ]
     if text is not None:
         cs = text.regress_c if task == "regression" else text.classify_c
-        specs += [ModelSpec("tfidf_linear" if i == 0 else f"tfidf_linear_c{i + 1}", "text",
-                            {"C": float(c), "min_df": text.min_df}) for i, c in enumerate(cs)]
+        text_specs = [ModelSpec("tfidf_linear" if i == 0 else f"tfidf_linear_c{i + 1}", "text",
+                                {"C": float(c), "min_df": text.min_df}) for i, c in enumerate(cs)]
+        if ranks is not None and task == "multiclass":
+            text_specs.insert(1, ModelSpec("tfidf_ordinal", "text", {"C": float(text.ordinal_c), "min_df": text.min_df,
+                                                                     "ranks": tuple(ranks)}))
+        specs += text_specs
     specs += [
         ModelSpec("hist_gradient_boosting", "hgb", _hgb_default(n_rows, n_classes if task == "multiclass" else 1)),
         ModelSpec("random_forest", "rf", {"n_estimators": 60,
@@ -357,13 +363,13 @@ class Plan:
 def run_baselines(X: np.ndarray, y: np.ndarray, splits: list, task: str, categorical: np.ndarray, n_classes: int,
                   positive: int | None, random_state: int, plan: Plan,
                   on_result: Callable[[int, int, CVResult], None] | None = None, *,
-                  X_text: np.ndarray | None = None, text: Any = None,
+                  X_text: np.ndarray | None = None, text: Any = None, ranks: tuple[int, ...] | None = None,
                   weights: np.ndarray | None = None) -> tuple[list[CVResult], list[dict]]:
     """Run the candidates in order; return complete results and the skipped ones with a reason.
 
     `X_text` (the text frame) is X followed by the hashed text counts (text.with_text), for the TF-IDF
-    models configured by `text` (scope.text); `weights` are per-row scoring weights (see score_fold)."""
-    specs = candidates(len(y), X.shape[1], task, n_classes, text=text if X_text is not None else None)
+    models configured by `text` (scope.text; `ranks`: the classes' order, if they have one); `weights` are per-row scoring weights (see score_fold)."""
+    specs = candidates(len(y), X.shape[1], task, n_classes, text=text if X_text is not None else None, ranks=ranks)
     if X.shape[1] == 0:
         specs = [s for s in specs if s.family in ("dummy", "text")]
     results: list[CVResult] = []
@@ -394,6 +400,7 @@ def _skip_reason(spec: ModelSpec, now: float, plan: Plan, seconds: dict[str, flo
                                             else ("hist_gradient_boosting", 2.0))
     if base not in seconds:
         return "time budget"
-    if now + seconds[base] * factor > plan.at(0.3):
+    # the text frame's own models may start later: they run before the tabular search (their deadline is later)
+    if now + seconds[base] * factor > plan.at(0.5 if spec.family == "text" else 0.3):
         return "time budget"
     return None

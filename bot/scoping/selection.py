@@ -25,7 +25,7 @@ from bot.scoping.curve import learning_curve
 from bot.scoping.features import FeatureSet, Validation, build_matrix, sample_rows, select_features
 from bot.scoping.frames import codes
 from bot.scoping.metrics import best_of, goodness
-from bot.scoping.text import TextPlan, hash_texts, plan_text, with_text
+from bot.scoping.text import TextPlan, hash_texts, ordinal_ranks, plan_text, with_text
 
 Emit = Callable[[str, dict[str, Any]], None]
 CHECK_MAX_ROWS = 200_000
@@ -118,7 +118,8 @@ def select_tabular(table: Any, names: Names, found: Any, budget: float, limits: 
     metrics = bl.METRICS[target.task]
     results, skipped = bl.run_baselines(X, y, splits, target.task, features.categorical, len(target.classes),
                                         target.positive, rs, plan, progress(emit, metric, metrics),
-                                        X_text=X_text, text=limits.text, weights=weights)
+                                        X_text=X_text, text=limits.text, ranks=ordinal_ranks(target.classes),
+                                        weights=weights)
     dummy = next(r for r in results if r.spec.family == "dummy")
     chosen = _pick(results, metric, dummy)
     best = Best(chosen, _round(chosen.mean(metric)))

@@ -15,12 +15,13 @@ counts (`with_text`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.impute import SimpleImputer
@@ -110,6 +111,59 @@ class MinDocFrequency(TransformerMixin, BaseEstimator):
         return sparse.csr_matrix(X)[:, self.keep_]
 
 
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_BELOW = re.compile(r"^\s*(under|below|less than|up to|<)", re.IGNORECASE)
+_ABOVE = re.compile(r"(\+|\bplus|\bover|\bor more|\babove)\s*$|^\s*(over|above|more than|>)", re.IGNORECASE)
+
+
+def ordinal_ranks(classes: list[Any]) -> tuple[int, ...] | None:
+    """The rank of each class when every label names a number ("under 25k", "25k-35k", "70k+"; "1 star" to
+    "5 stars"; "18-24", "65+"): ordered by its first number, "under N" before and "N+" after a range from N.
+    None when a label has no number, two labels tie, or there are fewer than three classes."""
+    if len(classes) < 3:
+        return None
+    keys = []
+    for c in classes:
+        label = str(c)
+        m = _NUMBER.search(label)
+        if m is None:
+            return None
+        side = -1 if _BELOW.search(label) else 1 if _ABOVE.search(label) else 0
+        keys.append((float(m.group().replace(",", ".")), side))
+    if len(set(keys)) < len(keys):
+        return None
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    ranks = [0] * len(keys)
+    for r, i in enumerate(order):
+        ranks[i] = r
+    return tuple(ranks)
+
+
+class OrdinalRidge(ClassifierMixin, BaseEstimator):
+    """Ordered classes: a ridge regression on the class rank (one weight vector for all classes, where a
+    multinomial model learns one per class), then a logistic model on that score gives each class its
+    probability. `ranks[code]` is the rank of class `code`."""
+
+    def __init__(self, ranks: tuple[int, ...] = (), alpha: float = 1.0, random_state: int = 0):
+        self.ranks = ranks
+        self.alpha = alpha
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: np.ndarray) -> OrdinalRidge:
+        rank = np.asarray(self.ranks, dtype=np.float64)[np.asarray(y, dtype=np.int64)]
+        self.ridge_ = Ridge(alpha=self.alpha).fit(X, rank)
+        self.link_ = LogisticRegression(C=100.0, max_iter=1000, random_state=self.random_state)
+        self.link_.fit(self.ridge_.predict(X)[:, None], y)
+        self.classes_ = self.link_.classes_
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return self.link_.predict_proba(self.ridge_.predict(X)[:, None])
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
 def _dense(a: Any) -> np.ndarray:
     return a.toarray() if sparse.issparse(a) else np.asarray(a, dtype=np.float64)
 
@@ -133,6 +187,10 @@ def make_text_estimator(params: dict[str, Any], task: str, categorical: np.ndarr
     parts.append(("text", Pipeline([("min_df", MinDocFrequency(params.get("min_df", 2))),
                                     ("tfidf", TfidfTransformer(sublinear_tf=True))]), slice(n_tab, None)))
     c = params.get("C", 1.0)
-    model = (LogisticRegression(C=c, solver="saga", max_iter=200, tol=1e-2, random_state=random_state)
-             if task != "regression" else Ridge(alpha=1.0 / max(c, 1e-6)))
+    if params.get("ranks"):
+        model: Any = OrdinalRidge(tuple(params["ranks"]), alpha=1.0 / max(c, 1e-6), random_state=random_state)
+    elif task != "regression":
+        model = LogisticRegression(C=c, solver="saga", max_iter=200, tol=1e-2, random_state=random_state)
+    else:
+        model = Ridge(alpha=1.0 / max(c, 1e-6))
     return Pipeline([("prep", ColumnTransformer(parts, sparse_threshold=1.0)), ("model", model)])
