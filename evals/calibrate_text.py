@@ -10,7 +10,8 @@ a long body of boilerplate; the queue follows the subject). With --csv it measur
 Each file goes through the report's own stages (load, understand: target, frame, features, folds); then
 only the TF-IDF model is cross-validated for each variant: the character n-gram cut-off
 (char_max_median_chars: 0 = words only, the configured value, unlimited = characters on every column), the
-word token pattern (the configured one vs sklearn's default, which drops one-character tokens) and each C.
+word token pattern (the configured one vs sklearn's default, which drops one-character tokens) and each C;
+with ordered classes (numbers in every label), tfidf_ordinal for a few C as well.
 Prints the headline metric (mean over folds) and the seconds per fold, one row per variant.
 """
 
@@ -32,7 +33,7 @@ from bot.config import load_settings  # noqa: E402
 from bot.scoping import baselines as bl  # noqa: E402
 from bot.scoping import report as rp  # noqa: E402
 from bot.scoping.features import build_matrix, sample_rows  # noqa: E402
-from bot.scoping.text import hash_texts, plan_text, with_text  # noqa: E402
+from bot.scoping.text import hash_texts, ordinal_ranks, plan_text, with_text  # noqa: E402
 from bot.scoping.worker import ScopeRequest  # noqa: E402
 
 SKLEARN_TOKENS = r"(?u)\b\w\w+\b"
@@ -93,11 +94,12 @@ def prepare(path: Path, target: str, settings) -> dict:
     return {"frame": loaded.table.frame, "found": found, "rows": t.rows[sel], "X": X, "y": t.y[sel], "splits": splits}
 
 
-def measure(d: dict, cfg, c: float, folds: int) -> tuple[float, float]:
+def measure(d: dict, cfg, c: float, folds: int, ranks: tuple[int, ...] | None = None) -> tuple[float, float]:
     t, found = d["found"].target, d["found"]
     plan = plan_text(d["frame"], found.frame.text, cfg)
     XT = with_text(d["X"], hash_texts(d["frame"], plan, d["rows"]))
-    spec = bl.ModelSpec("tfidf_linear", "text", {"C": c, "min_df": cfg.min_df})
+    params = {"C": c, "min_df": cfg.min_df, **({"ranks": ranks} if ranks else {})}
+    spec = bl.ModelSpec("tfidf_ordinal" if ranks else "tfidf_linear", "text", params)
     metric = bl.HEADLINE[t.task]
     scores, secs = [], []
     for tr, te in d["splits"][:folds]:
@@ -141,6 +143,10 @@ def main() -> int:
             for c in (cs if label == "configured" else base.classify_c[:1]):
                 score, sec = measure(d, cfg, c, args.folds)
                 print(f"{path.name:28s} {label:18s} {c:6g} {score:7.4f} {sec:7.2f}", flush=True)
+        ranks = ordinal_ranks(d["found"].target.classes) if d["found"].target.task == "multiclass" else None
+        for c in ([base.ordinal_c, 0.3, 3.0] if ranks else []):
+            score, sec = measure(d, base, c, args.folds, ranks)
+            print(f"{path.name:28s} {'ordinal':18s} {c:6g} {score:7.4f} {sec:7.2f}", flush=True)
     return 0
 
 
