@@ -195,6 +195,33 @@ class FrameChecks(_Section):
     rating_levels: int = Field(11, ge=2)
 
 
+class TextModels(_Section):
+    """The text frame's TF-IDF + linear models (scope.text, bot/scoping/text.py), measured by evals/calibrate_text.py."""
+
+    word_ngrams: tuple[int, int] = (1, 2)
+    char_ngrams: tuple[int, int] = (2, 5)
+    char_max_median_chars: int = Field(100, ge=0)   # character n-grams only on columns shorter than this (median)
+    token_pattern: str = r"(?u)\b\w+\b"
+    min_df: int = Field(2, ge=1)
+    classify_c: list[float] = Field([10.0, 2.0], min_length=1, max_length=4)
+    regress_c: list[float] = Field([1.0, 0.2], min_length=1, max_length=4)
+    ordinal_c: float = Field(1.0, gt=0)             # tfidf_ordinal (ordered classes): ridge alpha = 1 / C
+
+    @field_validator("word_ngrams", "char_ngrams")
+    @classmethod
+    def _ngram_range(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if not 1 <= v[0] <= v[1] <= 6:
+            raise ValueError("an n-gram range is [low, high] with 1 <= low <= high <= 6")
+        return v
+
+    @field_validator("classify_c", "regress_c")
+    @classmethod
+    def _positive(cls, v: list[float]) -> list[float]:
+        if any(c <= 0 for c in v):
+            raise ValueError("every C must be positive")
+        return v
+
+
 class Scope(_Section):
     budget_seconds: float = Field(20, gt=0, le=3600)
     hard_timeout_seconds: float = Field(180, gt=0, le=7200)
@@ -221,6 +248,7 @@ class Scope(_Section):
     leakage: LeakChecks = LeakChecks()
     structure: StructureChecks = StructureChecks()
     frames: FrameChecks = FrameChecks()
+    text: TextModels = TextModels()
 
 
 class StoreSettings(_Section):

@@ -97,18 +97,26 @@ class CVResult:
 # Candidates --------------------------------------------------------------------------------
 
 
-def candidates(n_rows: int, n_features: int, task: str, n_classes: int = 2, text: bool = False) -> list[ModelSpec]:
+def candidates(n_rows: int, n_features: int, task: str, n_classes: int = 2, text: Any = None,
+               ranks: tuple[int, ...] | None = None) -> list[ModelSpec]:
     """The models to try, cheapest first; the first four are the baselines named in the report.
 
-    With text columns (the text frame), TF-IDF + linear models come right after the linear baseline."""
+    With text columns (the text frame; `text` is scope.text of config.yaml), TF-IDF + linear models come right
+    after the linear baseline: one per C of `text.classify_c` (or `text.regress_c`); with ordered classes
+    (`ranks`, text.ordinal_ranks), `tfidf_ordinal` (a ridge on the class rank) comes second."""
     small = n_rows <= 3000
     specs = [
         ModelSpec("dummy", "dummy"),
         ModelSpec("linear", "linear", {"C": 1.0}),
     ]
-    if text:
-        specs += [ModelSpec("tfidf_linear", "text", {"C": 1.0 if task == "regression" else 10.0}),
-                  ModelSpec("tfidf_linear_c2", "text", {"C": 2.0 if task != "regression" else 0.2})]
+    if text is not None:
+        cs = text.regress_c if task == "regression" else text.classify_c
+        text_specs = [ModelSpec("tfidf_linear" if i == 0 else f"tfidf_linear_c{i + 1}", "text",
+                                {"C": float(c), "min_df": text.min_df}) for i, c in enumerate(cs)]
+        if ranks is not None and task == "multiclass":
+            text_specs.insert(1, ModelSpec("tfidf_ordinal", "text", {"C": float(text.ordinal_c), "min_df": text.min_df,
+                                                                     "ranks": tuple(ranks)}))
+        specs += text_specs
     specs += [
         ModelSpec("hist_gradient_boosting", "hgb", _hgb_default(n_rows, n_classes if task == "multiclass" else 1)),
         ModelSpec("random_forest", "rf", {"n_estimators": 60,
@@ -331,7 +339,7 @@ def fit_predict_holdout(spec: ModelSpec, X_train: np.ndarray, y_train: np.ndarra
 
 
 # Relative cost of a search candidate, from the measured time of a model already run
-_COST = {"tfidf_linear_c2": ("tfidf_linear", 1.0), "linear_spline": ("linear", 2.0), "linear_c0.1": ("linear", 1.2), "linear_c10": ("linear", 1.5), "extra_trees": ("random_forest", 1.0),
+_COST = {"linear_spline": ("linear", 2.0), "linear_c0.1": ("linear", 1.2), "linear_c10": ("linear", 1.5), "extra_trees": ("random_forest", 1.0),
          "hgb_small": ("hist_gradient_boosting", 1.5), "hgb_slow": ("hist_gradient_boosting", 1.6),
          "hgb_wide": ("hist_gradient_boosting", 2.0)}
 ALWAYS = ("dummy", "linear", "tfidf_linear", "hist_gradient_boosting")
@@ -355,13 +363,13 @@ class Plan:
 def run_baselines(X: np.ndarray, y: np.ndarray, splits: list, task: str, categorical: np.ndarray, n_classes: int,
                   positive: int | None, random_state: int, plan: Plan,
                   on_result: Callable[[int, int, CVResult], None] | None = None, *,
-                  X_text: np.ndarray | None = None,
+                  X_text: np.ndarray | None = None, text: Any = None, ranks: tuple[int, ...] | None = None,
                   weights: np.ndarray | None = None) -> tuple[list[CVResult], list[dict]]:
     """Run the candidates in order; return complete results and the skipped ones with a reason.
 
     `X_text` (the text frame) is X followed by the hashed text counts (text.with_text), for the TF-IDF
-    models; `weights` are per-row scoring weights (see score_fold)."""
-    specs = candidates(len(y), X.shape[1], task, n_classes, text=X_text is not None)
+    models configured by `text` (scope.text; `ranks`: the classes' order, if they have one); `weights` are per-row scoring weights (see score_fold)."""
+    specs = candidates(len(y), X.shape[1], task, n_classes, text=text if X_text is not None else None, ranks=ranks)
     if X.shape[1] == 0:
         specs = [s for s in specs if s.family in ("dummy", "text")]
     results: list[CVResult] = []
@@ -388,9 +396,11 @@ def run_baselines(X: np.ndarray, y: np.ndarray, splits: list, task: str, categor
 def _skip_reason(spec: ModelSpec, now: float, plan: Plan, seconds: dict[str, float]) -> str | None:
     if spec.name == "random_forest":
         return "time budget" if now > plan.at(0.35) else None
-    base, factor = _COST.get(spec.name, ("hist_gradient_boosting", 2.0))
+    base, factor = _COST.get(spec.name) or (("tfidf_linear", 1.0) if spec.family == "text"
+                                            else ("hist_gradient_boosting", 2.0))
     if base not in seconds:
         return "time budget"
-    if now + seconds[base] * factor > plan.at(0.3):
+    # the text frame's own models may start later: they run before the tabular search (their deadline is later)
+    if now + seconds[base] * factor > plan.at(0.5 if spec.family == "text" else 0.3):
         return "time budget"
     return None

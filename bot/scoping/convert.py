@@ -576,6 +576,7 @@ def _ambiguity_note(fmt: str) -> str:
     return f"read as {_fmt_label(fmt)}; check that this is the order the export uses."
 
 
+_HAS_DIGIT = re.compile(r"\d")
 _CODE_SHAPE = re.compile(r"^([A-Za-z]{1,5}[-_ /#.]?\d{2,}[A-Za-z]?|[0-9a-fA-F]{8,}|"
                          r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
 
@@ -583,7 +584,11 @@ _CODE_SHAPE = re.compile(r"^([A-Za-z]{1,5}[-_ /#.]?\d{2,}[A-Za-z]?|[0-9a-fA-F]{8
 def _word_stats(uniques: np.ndarray, counts: np.ndarray) -> tuple[float, float, float]:
     """On a sample of the distinct values: mean words per value, distinct words per distinct value
     (below 1 when values are built from a shared vocabulary, as sentences and titles are), and the
-    share of values shaped like codes (CR-1000, U100234, a hex hash)."""
+    share of values shaped like codes (CR-1000, U100234, a hex hash).
+
+    The vocabulary leaves out tokens with a digit when the values still take several forms without them:
+    a ticket number in every subject ("refund #1234", "login error #1235") makes each value unique without
+    making the subjects codes, while "Order 1234", "Order 1235" are one form and keep their numbers (an ID)."""
     if not len(uniques):
         return 0.0, 0.0, 0.0
     order = np.argsort(-counts, kind="stable")[:300]
@@ -592,7 +597,10 @@ def _word_stats(uniques: np.ndarray, counts: np.ndarray) -> tuple[float, float, 
     if len(uniques) > 300:
         pick = np.concatenate([pick, uniques[rng.choice(len(uniques), 300, replace=False)]])
     words = [str(u).lower().split() for u in pick]
-    vocabulary = {w for ws in words for w in ws}
+    plain = [tuple(w for w in ws if not _HAS_DIGIT.search(w)) for ws in words]
+    if len(set(plain)) < 2:
+        plain = [tuple(ws) for ws in words]
+    vocabulary = {w for ws in plain for w in ws}
     distinct = len(set(pick.tolist()))
     codes = sum(1 for u in pick if _CODE_SHAPE.match(str(u)))
     return (float(np.mean([len(ws) for ws in words])), len(vocabulary) / max(distinct, 1), codes / len(pick))

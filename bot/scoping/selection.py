@@ -25,7 +25,7 @@ from bot.scoping.curve import learning_curve
 from bot.scoping.features import FeatureSet, Validation, build_matrix, sample_rows, select_features
 from bot.scoping.frames import codes
 from bot.scoping.metrics import best_of, goodness
-from bot.scoping.text import hash_texts, with_text
+from bot.scoping.text import TextPlan, hash_texts, ordinal_ranks, plan_text, with_text
 
 Emit = Callable[[str, dict[str, Any]], None]
 CHECK_MAX_ROWS = 200_000
@@ -110,19 +110,21 @@ def select_tabular(table: Any, names: Names, found: Any, budget: float, limits: 
     if frame_.rare and len(sel) < n:
         sel, weights = _every_positive(sel, target)
     X = build_matrix(table.frame, features, target.rows[sel])
-    X_text = with_text(X, _texts(table.frame, frame_.text, target.rows[sel])) if frame_.text else None
+    text_plan = plan_text(table.frame, frame_.text, limits.text) if frame_.text else None
+    X_text = with_text(X, hash_texts(table.frame, text_plan, target.rows[sel])) if text_plan else None
     y = target.y[sel]
     validation, splits = _splits(found.validation, X, y, target.task, sel, rs)
     plan = bl.Plan(started=time.monotonic(), budget=budget)
     metrics = bl.METRICS[target.task]
     results, skipped = bl.run_baselines(X, y, splits, target.task, features.categorical, len(target.classes),
                                         target.positive, rs, plan, progress(emit, metric, metrics),
-                                        X_text=X_text, weights=weights)
+                                        X_text=X_text, text=limits.text, ranks=ordinal_ranks(target.classes),
+                                        weights=weights)
     dummy = next(r for r in results if r.spec.family == "dummy")
     chosen = _pick(results, metric, dummy)
     best = Best(chosen, _round(chosen.mean(metric)))
     if len(sel) < n and chosen is not dummy:
-        checked = _check_on_more(chosen, table.frame, features, frame_.text, target, validation, plan, n, len(sel),
+        checked = _check_on_more(chosen, table.frame, features, text_plan, target, validation, plan, n, len(sel),
                                  rs, metric)
         if checked:
             # The headline is what the chosen model reaches trained on more of the data; the sample's
@@ -136,7 +138,8 @@ def select_tabular(table: Any, names: Names, found: Any, budget: float, limits: 
                               weights=weights)
 
     def leaky() -> dict[str, Any] | None:
-        return _with_leaks(chosen, results, table.frame, found, sel, y, splits, weights, plan, metric, names, rs)
+        return _with_leaks(chosen, results, table.frame, found, text_plan, sel, y, splits, weights, plan, metric,
+                           names, rs)
 
     facts: dict[str, Any] = {}
     if frame_.rare and frame_.base_rate is not None:
@@ -161,10 +164,6 @@ def _every_positive(sel: np.ndarray, target: Any) -> tuple[np.ndarray, np.ndarra
     return rows, np.where(is_pos, 1.0, neg_total / neg_kept)
 
 
-def _texts(frame: Any, columns: list[str], rows: np.ndarray):
-    return hash_texts(frame, columns, rows)
-
-
 def _splits(validation: Validation, X: np.ndarray, y: np.ndarray, task: str, sel: np.ndarray, rs: int):
     try:
         splits = validation.split(X, y, sel, task, rs)
@@ -181,7 +180,7 @@ def _splits(validation: Validation, X: np.ndarray, y: np.ndarray, task: str, sel
     return fallback, list(fallback.splitter(task, rs).split(X, y))
 
 
-def _check_on_more(best: bl.CVResult, frame, features: FeatureSet, text: list[str], target, validation: Validation,
+def _check_on_more(best: bl.CVResult, frame, features: FeatureSet, text: TextPlan | None, target, validation: Validation,
                    plan: bl.Plan, n: int, n_sel: int, rs: int, metric: str) -> dict[str, Any] | None:
     """Fit the chosen model once on more rows (a larger sample, last fold held out) if time allows."""
     per_fold = best.seconds / max(len(best.fold_scores), 1)
@@ -193,7 +192,7 @@ def _check_on_more(best: bl.CVResult, frame, features: FeatureSet, text: list[st
     pos = sample_rows(n, rows, target.y, target.task, validation, rs + 1)
     X = build_matrix(frame, features, target.rows[pos])
     if best.spec.family == "text":
-        X = with_text(X, _texts(frame, text, target.rows[pos]))
+        X = with_text(X, hash_texts(frame, text, target.rows[pos]))
     y = target.y[pos]
     try:
         splits = validation.split(X, y, pos, target.task, rs)
@@ -209,9 +208,9 @@ def _check_on_more(best: bl.CVResult, frame, features: FeatureSet, text: list[st
             "note": f"{best.spec.name} refitted on {len(tr):,} rows and scored on {len(te):,} held-out rows"}
 
 
-def _with_leaks(best: bl.CVResult, results: list[bl.CVResult], frame, found: Any, sel: np.ndarray, y: np.ndarray,
-                splits: list, weights: np.ndarray | None, plan: bl.Plan, metric: str, names: Names,
-                rs: int) -> dict[str, Any] | None:
+def _with_leaks(best: bl.CVResult, results: list[bl.CVResult], frame, found: Any, text: TextPlan | None,
+                sel: np.ndarray, y: np.ndarray, splits: list, weights: np.ndarray | None, plan: bl.Plan, metric: str,
+                names: Names, rs: int) -> dict[str, Any] | None:
     """The chosen model's score with the leaking columns put back (same folds): shown beside the headline, never
     as it. Skipped when it would not fit in the budget."""
     target = found.target
@@ -225,7 +224,7 @@ def _with_leaks(best: bl.CVResult, results: list[bl.CVResult], frame, found: Any
             return None
     X = build_matrix(frame, fs, target.rows[sel])
     if best.spec.family == "text":
-        X = with_text(X, _texts(frame, found.frame.text, target.rows[sel]))
+        X = with_text(X, hash_texts(frame, text, target.rows[sel]))
     res = bl.run_cv(best.spec, X, y, splits, target.task, fs.categorical, len(target.classes), target.positive, rs,
                     plan.at(1.0), weights)
     score = res.mean(metric)
