@@ -184,11 +184,15 @@ class Asker:
                                      k=k * 3)
         if turn.kind == "context":  # a question about the same situation: the guides just cited first
             ranked = self._prefer_previous(ranked, turn)
+        places = self._places(turn, parts)
+        # The decline evidence reads the fused order (what the index says about the question); the answer
+        # reads the reranked one (which passage answers it).
+        fused = self._order(ranked, places, turn.changed, parts.vocab)[:k]
         ranked = self._rerank(ranked, qvec)
-        hits = self._order(ranked, self._places(turn, parts), turn.changed, parts.vocab)[:k]
+        hits = self._order(ranked, places, turn.changed, parts.vocab)[:k]
         route = route or kb.router.route(qvec)
         unknown = decide.unknown_share(turn.search_text, kb.retriever.corpus().bm25.postings)
-        return ranked, hits, decide.evidence(hits, route, unknown, self._best_sentence(hits, qvec))
+        return ranked, hits, decide.evidence(fused, route, unknown, self._best_sentence(fused, qvec))
 
     def _prefer_previous(self, hits: list[Hit], turn: Turn) -> list[Hit]:
         """Passages of the guides the previous answer cited gain `conversations.previous_guide_boost`."""
