@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "evals"))
 
 from answer_quality import label_answer, load_items, summarise  # noqa: E402
+from calibrate_retrieval import prepared  # noqa: E402
 
 from bot.app import Core  # noqa: E402
 from bot.config import Compose, load_settings  # noqa: E402
-from bot.knowledge import conversation  # noqa: E402
 from bot.knowledge.compose import compose, extract, footer  # noqa: E402
 
 # `sem` stays 0 in the default grid: embedding every candidate sentence costs most of an answer's time
@@ -46,14 +46,9 @@ GRIDS = {
 def contexts(core: Core, items: list[dict]) -> list[dict]:
     """What compose sees for each question: the passages ask retrieves (spelling, routing, topic boost,
     places and the sentence rerank, as in `ask`), the card and the question vector."""
-    kb = core.knowledge
-    asker = kb.asker
-    parts = asker.parts(kb.retriever.refresh())
+    asker = core.knowledge.asker
     out = []
-    for item in items:
-        turn = conversation.interpret(parts.speller.correct(item["question"]), [], parts.vocab)
-        qvec = asker._query_vector(turn)
-        route = kb.router.route(qvec)
+    for item, turn, qvec, route, parts in prepared(asker, items):
         _, hits, _ = asker._retrieve(turn, qvec, route.skill, parts, route)
         out.append({"item": {**item, "question": turn.standalone}, "qvec": qvec, "card": route.skill, "hits": hits})
     return out

@@ -184,12 +184,10 @@ class Asker:
                                      k=k * 3)
         if turn.kind == "context":  # a question about the same situation: the guides just cited first
             ranked = self._prefer_previous(ranked, turn)
-        places = self._places(turn, parts)
+        fused = self._order(ranked, self._places(turn, parts), turn.changed, parts.vocab)[:k]
         # The decline evidence reads the fused order (what the index says about the question); the answer
-        # reads the reranked one (which passage answers it).
-        fused = self._order(ranked, places, turn.changed, parts.vocab)[:k]
-        ranked = self._rerank(ranked, qvec)
-        hits = self._order(ranked, places, turn.changed, parts.vocab)[:k]
+        # reads the reranked one (which passage answers it), unless a changed detail decided the order.
+        hits = fused if turn.changed else self._rerank(fused, qvec)
         route = route or kb.router.route(qvec)
         unknown = decide.unknown_share(turn.search_text, kb.retriever.corpus().bm25.postings)
         return ranked, hits, decide.evidence(fused, route, unknown, self._best_sentence(fused, qvec))
