@@ -87,6 +87,8 @@ class Core:
         self.scoper.warm()
 
     def close(self) -> None:
+        if "knowledge" in self.__dict__:
+            self.knowledge.close()
         if "scoper" in self.__dict__:
             self.scoper.close()
         if "store" in self.__dict__:

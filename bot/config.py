@@ -140,6 +140,16 @@ class Compose(_Section):
     chunks: int = Field(4, ge=1, le=20)
 
 
+class Sentences(_Section):
+    """Sentence vectors of the ask path (bot/knowledge/sentences.py)."""
+
+    store: bool = True
+    fill: bool = True
+    fill_batch: int = Field(32, ge=1, le=4096)
+    fill_threads: int = Field(1, ge=1, le=16)
+    memory: int = Field(20000, ge=0)
+
+
 class LLM(_Section):
     model: str = "gpt-4o-mini"
     base_url: str | None = None
@@ -329,6 +339,7 @@ class Settings(BaseSettings):
     decline: Decline = Decline()
     answer: Answer = Answer()
     compose: Compose = Compose()
+    sentences: Sentences = Sentences()
     llm: LLM = LLM()
     conversations: Conversations = Conversations()
     scope: Scope = Scope()

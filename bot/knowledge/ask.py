@@ -23,10 +23,11 @@ import numpy as np
 
 from bot.errors import ConfigError, InputError
 from bot.knowledge import conversation, decide, slots
-from bot.knowledge.compose import compose, extract, footer, split_sentences
+from bot.knowledge.compose import compose, extract, footer
 from bot.knowledge.conversation import Turn
 from bot.knowledge.embeddings import encode
 from bot.knowledge.retrieve import Hit
+from bot.knowledge.sentences import chunk_sentences
 from bot.knowledge.spelling import Speller, model_words
 from bot.lazy import lazy
 from bot.textsafe import cut
@@ -37,6 +38,7 @@ log = logging.getLogger(__name__)
 _EXPLAINS = re.compile(r"\b(because|since|due to|reflects?|reflecting|driven by|means|therefore|as a result|"
                        r"which is why|the reason|otherwise|leads? to|causes?|so that|in order to)\b", re.I)
 _CLAUSE = re.compile(r"(?<=[.!?;])\s+|\s+-\s+|\n+")
+_EVIDENCE_PASSAGES = 3  # the best sentence of this many top passages is decline evidence
 _SLOT_NAMES = {"seniority": "seniority", "specialty": "specialty", "engagement": "engagement type",
                "platform": "platform", "client": "client type", "duration": "contract length", "place": "place"}
 
@@ -58,12 +60,14 @@ class Asker:
         self.settings = kb.settings
         self._parts: Parts | None = None
         self._lock = threading.Lock()
+        self._local = threading.local()  # per answering thread: the question in progress
 
     # The pipeline --------------------------------------------------------------------------------
     def ask(self, question: str, *, user_id: str, skill: str | None = None, conversation_id: str | None = None,
             private: bool = False) -> dict[str, Any]:
         kb, started = self.kb, time.monotonic()
         question = self._checked(question)
+        self._new_question()
         corpus = kb.retriever.refresh()  # a change to the index since the last question is seen now; a
         # missing index or one built with another model is a clear error first
         parts = self.parts(corpus)
@@ -145,7 +149,8 @@ class Asker:
         """How far the closest card of questions to decline (for the line or any of its clauses) beats
         the line's evidence of being in the remit (its closest skill, or its closest passage)."""
         clauses = [c for c in _CLAUSE.split(turn.question) if len(c.split()) >= self.settings.decline.clause_words]
-        vecs = encode(self.kb.embeddings, [turn.question, *(clauses if len(clauses) > 1 else [])])
+        # (the query vector's texts join the same batch: for a question on its own, the same text)
+        vecs = self._encode([turn.question, *(clauses if len(clauses) > 1 else [])], also=self._query_texts(turn))
         routes = [self.kb.router.route(v) for v in vecs]
         vectors = self.kb.retriever.corpus().vectors
         passage = float((vectors @ vecs[0]).max()) if vectors is not None and len(vectors) else -1.0
@@ -153,6 +158,7 @@ class Asker:
 
     def probe(self, question: str) -> dict[str, Any]:
         """The measures the decline decisions use, for a question on its own (evals/calibrate_ask.py)."""
+        self._new_question()
         parts = self.parts(self.kb.retriever.refresh())
         turn = conversation.interpret(parts.speller.correct(question), [], parts.vocab)
         qvec = self._query_vector(turn)
@@ -166,15 +172,45 @@ class Asker:
     def _query_vector(self, turn: Turn) -> np.ndarray:
         """The standalone question plus, for a follow-up rewritten offline, a share of the questions
         it refers to, and of a "why?" line's own words (a model's rewrite stands on its own)."""
-        context = [] if turn.by_model else turn.context
-        if turn.kind == "elaborate" and turn.own_words:  # "why? the weights are the model": its words count
-            context = [turn.question, *context]
-        vecs = encode(self.kb.embeddings, [turn.standalone, *context])
+        vecs = self._encode(self._query_texts(turn))
         query = vecs[0].copy()
         weight = self.settings.conversations.context_weight
         for i, v in enumerate(vecs[1:]):
             query = query + (weight ** (i + 1)) * v
         return query / (float(np.linalg.norm(query)) or 1.0)
+
+    @staticmethod
+    def _query_texts(turn: Turn) -> list[str]:
+        context = [] if turn.by_model else turn.context
+        if turn.kind == "elaborate" and turn.own_words:  # "why? the weights are the model": its words count
+            context = [turn.question, *context]
+        return [turn.standalone, *context]
+
+    def _encode(self, texts: list[str], *, also: list[str] = ()) -> np.ndarray:
+        """Vectors of this question's texts, each embedded once per question (with `also`, in the same
+        batch, for a later step)."""
+        memo = self._question_memo("vectors")
+        todo = [t for t in dict.fromkeys([*texts, *also]) if t not in memo]
+        if todo:
+            memo.update(zip(todo, encode(self.kb.embeddings, todo), strict=True))
+        return np.vstack([memo[t] for t in texts])
+
+    def _sentences(self, text: str) -> list[str]:
+        """A passage's sentences, split once per question (the rerank, the evidence and the answer read them)."""
+        memo = self._question_memo("sentences")
+        if text not in memo:
+            memo[text] = chunk_sentences(text)
+        return memo[text]
+
+    def _question_memo(self, kind: str) -> dict:
+        memo = getattr(self._local, kind, None)
+        if memo is None:
+            memo = {}
+            setattr(self._local, kind, memo)
+        return memo
+
+    def _new_question(self) -> None:
+        self._local.vectors, self._local.sentences = {}, {}  # shared by the steps of one question only
 
     def _retrieve(self, turn: Turn, qvec, card, parts: Parts, route=None):
         """Candidates in fused order, the top ones with guides about the place asked for first, and the
@@ -185,6 +221,10 @@ class Asker:
         if turn.kind == "context":  # a question about the same situation: the guides just cited first
             ranked = self._prefer_previous(ranked, turn)
         fused = self._order(ranked, self._places(turn, parts), turn.changed, parts.vocab)[:k]
+        # The sentences the rerank and the evidence weigh, looked up (or embedded) in one batch.
+        depth = _EVIDENCE_PASSAGES if turn.changed else max(_EVIDENCE_PASSAGES, self.settings.retrieval.rerank_depth)
+        reads = fused[:depth]
+        self.kb.sentence_vectors.get([s for h in reads for s in self._sentences(h.text)])
         # The decline evidence reads the fused order (what the index says about the question); the answer
         # reads the reranked one (which passage answers it), unless a changed detail decided the order.
         hits = fused if turn.changed else self._rerank(fused, qvec)
@@ -214,14 +254,14 @@ class Asker:
         return [replace(h, score=top * combined / best) for combined, _, h in head] + ranked[depth:]
 
     def _sentence_cosine(self, hit: Hit, qvec) -> float:
-        """The best cosine of one of the passage's sentences to the question (vectors cached per chunk,
-        and the extractive answer reads the same ones)."""
-        sentences = [s for _, s in split_sentences(hit.text)]
-        return float((self.kb.sentence_vectors.get(hit.id, sentences) @ qvec).max()) if sentences else -1.0
+        """The best cosine of one of the passage's sentences to the question (sentences.py: vectors
+        from memory, the data dir's store, or embedded now)."""
+        sentences = self._sentences(hit.text)
+        return float((self.kb.sentence_vectors.get(sentences) @ qvec).max()) if sentences else -1.0
 
     def _best_sentence(self, hits: list[Hit], qvec) -> float:
         """The best cosine of one sentence of the top passages to the question."""
-        return max((self._sentence_cosine(hit, qvec) for hit in hits[:3]), default=-1.0)
+        return max((self._sentence_cosine(hit, qvec) for hit in hits[:_EVIDENCE_PASSAGES]), default=-1.0)
 
     @staticmethod
     def _places(turn: Turn, parts: Parts) -> list[str]:
@@ -287,7 +327,7 @@ class Asker:
             named = {m.value for m in parts.vocab.find(sentence) if m.cls == "place"}
             return not (places and named and _conflicts(named, places, parts.vocab))
 
-        fresh = _without(hits, keep)
+        fresh = _without(hits, keep, self._sentences)
         if not fresh:
             notes.append("The guides say no more on this than the answer above.")
             fresh = hits
@@ -407,11 +447,11 @@ def _conflicts(about: set[str] | None, places: list[str], vocab: slots.Vocabular
     return bool(about) and not any(vocab.related(p, a) for p in places for a in about)
 
 
-def _without(hits: list[Hit], keep) -> list[Hit]:
+def _without(hits: list[Hit], keep, sentences_of) -> list[Hit]:
     """The hits with only the sentences `keep` accepts (a hit left with none is dropped)."""
     out = []
     for hit in hits:
-        sentences = [s for _, s in split_sentences(hit.text)]
+        sentences = sentences_of(hit.text)
         kept = [s for s in sentences if keep(s)]
         if len(kept) == len(sentences):
             out.append(hit)

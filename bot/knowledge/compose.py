@@ -16,16 +16,18 @@ already gave) are never chosen. Weights live in `config.yaml` (`compose`), calib
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from bot.config import Compose
-from bot.knowledge.embeddings import encode
 from bot.knowledge.lexical import BM25, words
 from bot.knowledge.retrieve import Hit
 from bot.textsafe import safe_user_text
+
+if TYPE_CHECKING:
+    from bot.knowledge.sentences import SentenceVectors
 
 _ABBREVIATIONS = ("e.g", "i.e", "etc", "vs", "v", "No", "no", "Art", "art", "approx", "cf", "s", "ss", "U.S", "U.S.C",
                   "U.K", "Inc", "Ltd", "Co", "Dr", "St", "para", "p", "pp", "Mr", "Ms", "Mrs", "Fig", "al", "Jan",
@@ -34,13 +36,13 @@ _ABBREVIATIONS = ("e.g", "i.e", "etc", "vs", "v", "No", "no", "Art", "art", "app
 _ABBREV = "".join(rf"(?<!\b{re.escape(a)}\.)" for a in sorted(set(_ABBREVIATIONS), key=len))
 # A sentence ends at . ! ? before a capital, digit or opening mark; never after an abbreviation or an
 # initial ("J. K. Smith").
-_SENT_END = re.compile(_ABBREV + r"(?<!\b[A-Z]\.)(?<=[.!?])[\"')\]]*\s+(?=[A-Z0-9£$€\"'(\[*§])")
+# The punctuation is checked first: the abbreviation look-behinds then run at sentence ends only.
+_SENT_END = re.compile(r"(?<=[.!?])" + _ABBREV + r"(?<!\b[A-Z]\.)[\"')\]]*\s+(?=[A-Z0-9£$€\"'(\[*§])")
 _MD_INLINE = re.compile(r"(\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`)")
 _LINK = re.compile(r"!?\[([^\[\]]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")
 _REF_LINK = re.compile(r"!?\[([^\[\]]+)\]\[[^\[\]]*\]")
 _ITEM = re.compile(r"^(?:[-*+•]|\d+[.)])\s+(.*)$")
 _FIGURE = re.compile(r"[£$€]\s?\d[\d,]*(?:\.\d+)?(?:\s?(?:k|m|bn)\b)?|\d[\d,]*(?:\.\d+)?\s?%")
-_CACHE_SIZE = 4096
 # Sentences about the guide itself, or its legal note, answer nothing (the footer carries disclaimers).
 _META = re.compile(r"^(this|the present|our) (guide|note|page|article|section|document)\b|"
                    r"^it (covers|explains|describes|sets out|looks at|summari[sz]es|is (written )?for)\b|"
@@ -146,25 +148,6 @@ def split_sentences(text: str) -> list[tuple[int, str]]:
     return [(pos, s + "".join(f"\n- {i}" for i in items)) for pos, s, items in split_units(text)]
 
 
-class SentenceVectors:
-    """An LRU cache of sentence vectors per chunk, so repeated answers cost no re-embedding."""
-
-    def __init__(self, embeddings):
-        self.embeddings = embeddings
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-
-    def get(self, chunk_id: str, sentences: list[str]) -> np.ndarray:
-        vec = self._cache.get(chunk_id)
-        if vec is None or len(vec) != len(sentences):
-            vec = encode(self.embeddings, sentences)
-            self._cache[chunk_id] = vec
-            while len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
-        else:
-            self._cache.move_to_end(chunk_id)
-        return vec
-
-
 def figures(text: str) -> set[str]:
     """Amounts and percentages a sentence states ("£570", "10%")."""
     return {f.replace(" ", "") for f in _FIGURE.findall(text)}
@@ -189,7 +172,7 @@ def _score(question: str, question_vector: np.ndarray, hits: list[Hit], vectors:
             continue
         batch = [Sentence(text=s, hit=h_i, pos=p, items=items) for p, s, items in units]
         if w.sem:  # embedding the sentences is most of an answer's time: only when meaning is weighted
-            mats.append(vectors.get(hit.id, [s.render for s in batch]))
+            mats.append(vectors.get([s.render for s in batch]))
         sentences.extend(batch)
     if not sentences:
         return None

@@ -26,6 +26,7 @@ class KnowledgeBase:
         self.store = store
         self.skills = skills
         self.index = GuideIndex(settings, model_id(settings))
+        self._filling = False
 
     # Lazily built parts ------------------------------------------------------------------------
     @lazy
@@ -46,10 +47,32 @@ class KnowledgeBase:
                       model_id=self.index.model_id)
 
     @lazy
-    def sentence_vectors(self):
-        from bot.knowledge.compose import SentenceVectors
+    def sentence_store(self):
+        from bot.knowledge.sentences import SentenceStore
 
-        return SentenceVectors(self.embeddings)
+        if not self.settings.sentences.store:
+            return None
+        return SentenceStore(self.settings.data_dir / "cache" / "sentences.sqlite", self.index.model_id)
+
+    @lazy
+    def sentence_vectors(self):
+        from bot.knowledge.sentences import SentenceVectors
+
+        return SentenceVectors(self.embeddings, self.sentence_store, memory=self.settings.sentences.memory)
+
+    @lazy
+    def answering(self):
+        from bot.knowledge.sentences import Activity
+
+        return Activity()  # questions in progress: the sentence fill waits for them
+
+    @lazy
+    def sentence_fill(self):
+        from bot.knowledge.sentences import SentenceFill, fill_embeddings
+
+        return SentenceFill(self.settings, self.sentence_store,
+                            lambda: fill_embeddings(self.settings, lambda: self.embeddings), self.answering,
+                            self.index.generation)
 
     @lazy
     def ingestor(self):
@@ -66,24 +89,51 @@ class KnowledgeBase:
     def warm(self) -> None:
         self.embeddings  # noqa: B018 - load the model
         self.router._examples()
+        self._filling = True  # a long-running front: keep the sentence store filled from now on
         if self.index.exists():
             self.asker.parts(self.retriever.corpus())  # the speller and the slot vocabulary of this index
+        self._fill_sentences()
+
+    def _fill_sentences(self, *, changed: bool = True) -> None:
+        """Fill the sentence store for the served index in the background, in processes that called
+        `warm` (long-running fronts): at start, then whenever the index this process serves has changed."""
+        cfg = self.settings
+        if not (self._filling and cfg.sentences.fill and cfg.sentences.store and cfg.embeddings.provider == "local"):
+            return  # (a paid embedding API is only called for what answers need)
+        if self.index.exists():
+            self.sentence_fill.start(self.retriever.refresh() if changed else self.retriever.corpus())
+
+    def close(self) -> None:
+        """Stop the background fill and close the sentence store."""
+        if "sentence_fill" in self.__dict__:
+            self.sentence_fill.stop()
+        if "sentence_store" in self.__dict__ and self.sentence_store is not None:
+            self.sentence_store.close()
 
     # Ingest and the guides --------------------------------------------------------------------
     def ingest(self, paths: list[Path], *, prune: bool = False, progress: Progress | None = None) -> dict[str, Any]:
-        return self.ingestor.ingest(paths, prune=prune, progress=progress)
+        result = self.ingestor.ingest(paths, prune=prune, progress=progress)
+        self._fill_sentences()
+        return result
 
     def list_guides(self) -> dict[str, Any]:
         return self.ingestor.list_guides()
 
     def remove(self, source: str) -> dict[str, Any]:
-        return self.ingestor.remove(source)
+        result = self.ingestor.remove(source)
+        self._fill_sentences()
+        return result
 
     def reindex(self, *, progress: Progress | None = None) -> dict[str, Any]:
-        return self.ingestor.reindex(progress=progress)
+        result = self.ingestor.reindex(progress=progress)
+        self._fill_sentences()
+        return result
 
     # Ask ----------------------------------------------------------------------------------------
     def ask(self, question: str, *, user_id: str, skill: str | None = None, conversation_id: str | None = None,
             private: bool = False) -> dict[str, Any]:
-        return self.asker.ask(question, user_id=user_id, skill=skill, conversation_id=conversation_id,
-                              private=private)
+        with self.answering.busy():
+            result = self.asker.ask(question, user_id=user_id, skill=skill, conversation_id=conversation_id,
+                                    private=private)
+        self._fill_sentences(changed=False)  # the question has read the live index (a change by any process)
+        return result
