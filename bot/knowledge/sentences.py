@@ -245,6 +245,8 @@ class SentenceFill:
         except Exception:  # a cache: answers still embed on demand
             log.exception("sentence fill failed")
             return
+        finally:
+            self._embeddings = None  # its own model session is freed until the index changes again
         if not stop.is_set():
             self.done.set()
             log.info("sentence fill done added=%d seconds=%.1f", added, time.monotonic() - started)
