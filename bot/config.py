@@ -92,6 +92,7 @@ class Retrieval(_Section):
     heading_weight: float = Field(0.5, ge=0, le=5)
     topic_boost: float = Field(0.05, ge=0, le=1)
     identifier_weight: float = Field(1.0, ge=0, le=5)
+    overview_weight: float = Field(1.0, ge=0, le=1)
     sentence_weight: float = Field(0.0, ge=0, le=10)
     rerank_depth: int = Field(3, ge=1, le=20)
 

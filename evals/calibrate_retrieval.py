@@ -1,4 +1,5 @@
-"""Calibrate the sentence rerank of ask's retrieval (config.yaml `retrieval.sentence_weight`, `rerank_depth`).
+"""Calibrate ask's first passage: the sentence rerank (config.yaml `retrieval.sentence_weight`,
+`rerank_depth`) and the weight of a guide's opening overview against its sections (`overview_weight`).
 
     MLBOT_DATA_DIR=<dir with knowledge/ ingested> python evals/calibrate_retrieval.py [--dev DIR] [--write]
 
@@ -36,6 +37,7 @@ from bot.knowledge import conversation  # noqa: E402
 
 WEIGHTS = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
 DEPTHS = [2, 3, 4, 5]
+OVERVIEWS = [1.0, 0.8, 0.6, 0.4, 0.2]
 
 
 def prepared(asker, items: list[dict]) -> list[tuple]:
@@ -70,13 +72,14 @@ def score(asker, rows: list[tuple]) -> tuple[float, float]:
     return first / n, mrr / n
 
 
-def write(path: Path, weight: float, depth: int) -> None:
-    """Replace the two values in config.yaml's retrieval section, keeping the comments."""
+def write(path: Path, weight: float, depth: int, overview: float) -> None:
+    """Replace the three values in config.yaml's retrieval section, keeping the comments."""
     text = path.read_text(encoding="utf-8")
     start = text.index("\nretrieval:")
     end = text.find("\n\n", start + 1)
     block = re.sub(r"(?m)^(  sentence_weight: )[-0-9.]+", rf"\g<1>{weight:g}", text[start:end])
     block = re.sub(r"(?m)^(  rerank_depth: )\d+", rf"\g<1>{depth}", block)
+    block = re.sub(r"(?m)^(  overview_weight: )[-0-9.]+", rf"\g<1>{overview:g}", block)
     path.write_text(text[:start] + block + text[end:], encoding="utf-8")
 
 
@@ -91,21 +94,24 @@ def main(argv: list[str] | None = None) -> int:
     blind = prepared(asker, load_items([ROOT / "evals" / "questions" / "blind"]))
     cfg = core.settings.retrieval
     results = []
-    for weight, depth in itertools.product(WEIGHTS, DEPTHS):
+    for overview, weight, depth in itertools.product(OVERVIEWS, WEIGHTS, DEPTHS):
         if weight == 0 and depth != DEPTHS[0]:
             continue  # no rerank: the depth does not matter
+        object.__setattr__(cfg, "overview_weight", overview)
         object.__setattr__(cfg, "sentence_weight", weight)
         object.__setattr__(cfg, "rerank_depth", depth)
-        results.append((weight, depth, *score(asker, dev), *score(asker, blind)))
+        results.append((overview, weight, depth, *score(asker, dev), *score(asker, blind)))
     print(f"{len(dev)} development questions, {len(blind)} blind (held out, reported only)\n")
-    print("| sentence_weight | rerank_depth | dev first | dev mrr@5 | blind first | blind mrr@5 |")
-    print("|---|---|---|---|---|---|")
-    for w, d, f1, m1, f2, m2 in results:
-        print(f"| {w:g} | {d} | {f1:.3f} | {m1:.3f} | {f2:.3f} | {m2:.3f} |")
-    best = max(results, key=lambda r: (round(r[2], 6), round(r[3], 6), -r[0]))
-    print(f"\nconfig.yaml retrieval:\n  sentence_weight: {best[0]:g}\n  rerank_depth: {best[1]}")
+    print("| overview_weight | sentence_weight | rerank_depth | dev first | dev mrr@5 | blind first | blind mrr@5 |")
+    print("|---|---|---|---|---|---|---|")
+    for o, w, d, f1, m1, f2, m2 in results:
+        print(f"| {o:g} | {w:g} | {d} | {f1:.3f} | {m1:.3f} | {f2:.3f} | {m2:.3f} |")
+    # Best first passage, then MRR; among equals the mildest change (overview weight near 1, light rerank).
+    best = max(results, key=lambda r: (round(r[3], 6), round(r[4], 6), r[0], -r[1]))
+    print(f"\nconfig.yaml retrieval:\n  overview_weight: {best[0]:g}\n  sentence_weight: {best[1]:g}\n"
+          f"  rerank_depth: {best[2]}")
     if args.write:
-        write(core.settings.config_dir / "config.yaml", best[0], best[1])
+        write(core.settings.config_dir / "config.yaml", best[1], best[2], best[0])
         print("written to config.yaml")
     return 0
 

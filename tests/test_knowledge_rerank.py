@@ -47,3 +47,24 @@ def test_ask_leads_with_the_section_that_answers(kb_data_dir):
     answer = core.ask("how many days a year can a freelancer realistically bill?")
     assert not answer["declined"]
     assert answer["sources"][0]["section"].endswith("How many billable days a year")
+
+
+# A guide's opening overview says what the guide covers; the section it points to says it
+# (retrieval.overview_weight scales the overview's fused score against its own guide's sections).
+OVERVIEW_QUESTION = "writing my first ML proposal for a client, which parts should it have?"
+
+
+def test_overviews_are_the_openings_of_sectioned_guides(kb_data_dir):
+    corpus = make_core(kb_data_dir).knowledge.retriever.corpus()
+    assert corpus.overviews
+    assert all(" > " not in corpus.metas[i]["section"] for i in corpus.overviews)
+    assert not any(" > " not in m["section"] and i not in corpus.overviews
+                   for i, m in enumerate(corpus.metas)
+                   if any(" > " in n["section"] and n["source"] == m["source"] for n in corpus.metas))
+
+
+def test_a_section_outranks_its_guides_overview(kb_data_dir):
+    equal = make_core(kb_data_dir, **{"retrieval.overview_weight": 1.0}).knowledge.retriever.search(OVERVIEW_QUESTION)
+    assert " > " not in equal[0].section  # on equal terms the overview comes first
+    weighted = make_core(kb_data_dir, **{"retrieval.overview_weight": 0.6}).knowledge.retriever.search(OVERVIEW_QUESTION)
+    assert weighted[0].section.endswith("The sections of a written ML quote")

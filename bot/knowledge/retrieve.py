@@ -73,6 +73,7 @@ class Corpus:
     opens: set[int] = field(default_factory=set)  # chunks that open their section
     names: dict[str, list[int]] = field(default_factory=dict)  # exact identifier -> chunks that name it
     topics: list[str] = field(default_factory=list)  # each chunk's topic: its guide's, else the nearest one
+    overviews: set[int] = field(default_factory=set)  # chunks of a guide's untitled opening, when it has sections
 
 
 class Retriever:
@@ -128,7 +129,8 @@ class Retriever:
         corpus = Corpus(ids=ids, texts=texts, metas=metas, vectors=vectors, headings=headings, bm25=BM25(docs),
                         tokens=[set(d) for d in docs], generation=generation,
                         position={cid: i for i, cid in enumerate(ids)}, opens=_section_openers(metas),
-                        names=_name_index(texts, metas), topics=_topics(metas, vectors))
+                        names=_name_index(texts, metas), topics=_topics(metas, vectors),
+                        overviews=_overviews(metas))
         log.info("corpus loaded chunks=%d from=%s seconds=%.2f", len(ids), source, time.monotonic() - started)
         return corpus
 
@@ -224,6 +226,9 @@ class Retriever:
         for weight, ranking in rankings:
             for rank, i in enumerate(ranking):
                 fused[i] = fused.get(i, 0.0) + weight / (cfg.rrf_k + rank + 1)
+        if cfg.overview_weight != 1.0:
+            for i in corpus.overviews & fused.keys():
+                fused[i] *= cfg.overview_weight
         wanted = {t.lower() for t in (topics or [])}
         if wanted and cfg.topic_boost:
             for i in fused:
@@ -275,6 +280,14 @@ def _section_openers(metas: list[dict[str, Any]]) -> set[int]:
         if key not in first or pos < first[key][0]:
             first[key] = (pos, i)
     return {i for _, i in first.values()}
+
+
+def _overviews(metas: list[dict[str, Any]]) -> set[int]:
+    """Chunks of a guide's opening (before its first heading) when the guide also has sections: an
+    overview says what the guide covers, the section it points to says it."""
+    sectioned = {str(m.get("source", "")) for m in metas if " > " in str(m.get("section", ""))}
+    return {i for i, m in enumerate(metas)
+            if " > " not in str(m.get("section", "")) and str(m.get("source", "")) in sectioned}
 
 
 def _name_index(texts: list[str], metas: list[dict[str, Any]]) -> dict[str, list[int]]:

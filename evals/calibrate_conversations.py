@@ -1,0 +1,89 @@
+"""Calibrate how a follow-up carries its conversation (config.yaml `conversations.context_weight`,
+`conversations.previous_guide_boost`).
+
+    MLBOT_DATA_DIR=<dir with knowledge/ ingested> python evals/calibrate_conversations.py [--dev DIR] [--write]
+
+A `context` follow-up ("and when the project ends, can i keep a copy?") keeps its own words; its
+vector adds `context_weight` x the question it refers to, and the guides the previous answer cited
+gain `previous_guide_boost` of their score. Both are scored on the conversations of the development
+sets (`--dev`, default ../shared/devsets/ask, and evals/questions/calibration), asked turn by turn as
+users do (bot/knowledge/usereval.py): turns right first, then must-mention coverage. The blind set's
+conversations (evals/questions/blind) are held out and only reported. With --write the best pair
+replaces the two values in config.yaml (comments kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.app import Core  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.knowledge import usereval  # noqa: E402
+
+CONTEXT_WEIGHTS = [0.3, 0.5, 0.7, 1.0]
+BOOSTS = [0.0, 0.3, 0.6, 1.0]
+
+
+def conversation_ids(folder: Path) -> set[str]:
+    return {str(c.get("id")) for c in usereval.load(folder)[1]}
+
+
+def score(core, folders: list[Path]) -> tuple[int, int, int, int]:
+    """(turns right, turns, facts covered, facts) over the conversations of the folders."""
+    right = turns = covered = facts = 0
+    for folder in folders:
+        result = usereval.run(core, folder, only=conversation_ids(folder))
+        for conv in result["conversations"]:
+            for t in conv["turns"]:
+                right, turns = right + bool(t["right"]), turns + 1
+                covered, facts = covered + t["facts_covered"], facts + t["facts"]
+    return right, turns, covered, facts
+
+
+def write(path: Path, context_weight: float, boost: float) -> None:
+    text = path.read_text(encoding="utf-8")
+    start = text.index("\nconversations:")
+    end = text.find("\n\n", start + 1)
+    block = text[start:end]
+    for key, value in (("context_weight", context_weight), ("previous_guide_boost", boost)):
+        # the value keeps its field's width, so the comments stay aligned
+        block = re.sub(rf"(?m)^(  {key}: )([-0-9.]+ *)", lambda m, v=value: m[1] + f"{v:g}".ljust(len(m[2])), block)
+    path.write_text(text[:start] + block + text[end:], encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dev", type=Path, default=ROOT.parent / "shared" / "devsets" / "ask")
+    parser.add_argument("--write", action="store_true", help="write the best values into config.yaml")
+    args = parser.parse_args(argv)
+    core = Core(load_settings())
+    dev = [args.dev, ROOT / "evals" / "questions" / "calibration"]
+    blind = [ROOT / "evals" / "questions" / "blind"]
+    cfg = core.settings.conversations
+    rows = []
+    for weight, boost in itertools.product(CONTEXT_WEIGHTS, BOOSTS):
+        object.__setattr__(cfg, "context_weight", weight)
+        object.__setattr__(cfg, "previous_guide_boost", boost)
+        rows.append((weight, boost, score(core, dev), score(core, blind)))
+        print(f"context_weight {weight:g}, previous_guide_boost {boost:g}: done", file=sys.stderr)
+    print("| context_weight | previous_guide_boost | dev turns right | dev facts | blind turns right | blind facts |")
+    print("|---|---|---|---|---|---|")
+    for w, b, d, h in rows:
+        print(f"| {w:g} | {b:g} | {d[0]}/{d[1]} | {d[2]}/{d[3]} | {h[0]}/{h[1]} | {h[2]}/{h[3]} |")
+    best = max(rows, key=lambda r: (r[2][0], r[2][2], -abs(r[0] - 0.5), -r[1]))
+    print(f"\nconfig.yaml conversations:\n  context_weight: {best[0]:g}\n  previous_guide_boost: {best[1]:g}")
+    if args.write:
+        write(core.settings.config_dir / "config.yaml", best[0], best[1])
+        print("written to config.yaml")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
