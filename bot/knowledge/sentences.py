@@ -13,8 +13,9 @@ So:
   what neither holds in one batch (and stores it, so a one-shot process helps the next).
 - `SentenceFill` embeds every sentence of the served index that the store lacks, in a daemon thread
   started by long-running fronts (`Core.warm`) and again when the index changes. It runs on its
-  own one-thread model at the lowest OS priority and waits between batches while a question is being
-  answered, so it never holds an answer up. Sizes live in `config.yaml` (`sentences`).
+  own model session (`sentences.fill_threads`) at the lowest OS priority and waits between batches
+  while a question is being answered, so an answer shares the CPU with at most the one batch in
+  progress (evals/bench_ask.py measures asks during the fill). Sizes live in `config.yaml`.
 """
 
 from __future__ import annotations
