@@ -173,3 +173,12 @@ def test_turns_stored_without_meta_still_work(kb_data_dir):
                         private=False, private_ttl=60, ttl=600)
     r = core.ask("how do I spot it?", user_id="cv8", conversation_id="legacy-1")
     assert not r["declined"] and any(s["source"].endswith("data-leakage.md") for s in r["sources"])
+
+
+def test_the_slot_vocabulary_reads_the_rate_cards_from_any_working_directory(tmp_path, monkeypatch):
+    # paths.rate_cards is relative to the config file; read from elsewhere it must still resolve.
+    from tests.conftest import make_core
+
+    monkeypatch.chdir(tmp_path)
+    book = make_core(tmp_path / "data").knowledge.asker._rate_book
+    assert book is not None and book.regions

@@ -393,7 +393,7 @@ class Asker:
         from bot.rates.cards import RateBook
 
         try:
-            return RateBook.load(self.settings.paths.rate_cards, self.settings)
+            return RateBook.load(self.settings.rate_cards_dir, self.settings)
         except ConfigError as exc:  # the vocabulary still has its table of places
             log.warning("rate cards not read for the slot vocabulary: %s", exc)
             return None
