@@ -51,7 +51,7 @@ def test_ask_leads_with_the_section_that_answers(kb_data_dir):
 
 # A guide's opening overview says what the guide covers; the section it points to says it
 # (retrieval.overview_weight scales the overview's fused score against its own guide's sections).
-OVERVIEW_QUESTION = "writing my first ML proposal for a client, which parts should it have?"
+OVERVIEW_QUESTION = "how do i turn an income target into a day rate?"
 
 
 def test_overviews_are_the_openings_of_sectioned_guides(kb_data_dir):
@@ -67,4 +67,4 @@ def test_a_section_outranks_its_guides_overview(kb_data_dir):
     equal = make_core(kb_data_dir, **{"retrieval.overview_weight": 1.0}).knowledge.retriever.search(OVERVIEW_QUESTION)
     assert " > " not in equal[0].section  # on equal terms the overview comes first
     weighted = make_core(kb_data_dir, **{"retrieval.overview_weight": 0.6}).knowledge.retriever.search(OVERVIEW_QUESTION)
-    assert weighted[0].section.endswith("The sections of a written ML quote")
+    assert weighted[0].section.endswith("The formula from target income to day rate")

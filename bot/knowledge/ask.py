@@ -203,11 +203,7 @@ class Asker:
         return memo[text]
 
     def _question_memo(self, kind: str) -> dict:
-        memo = getattr(self._local, kind, None)
-        if memo is None:
-            memo = {}
-            setattr(self._local, kind, memo)
-        return memo
+        return self._local.__dict__.setdefault(kind, {})
 
     def _new_question(self) -> None:
         self._local.vectors, self._local.sentences = {}, {}  # shared by the steps of one question only

@@ -78,22 +78,18 @@ class SentenceStore:
     def keys(self, texts: list[str]) -> list[bytes]:
         return [sentence_key(self.model_id, t) for t in texts]
 
-    def get(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
-        out: dict[bytes, np.ndarray] = {}
+    def _rows(self, columns: str, keys: list[bytes]) -> Iterator[tuple]:
+        """The stored rows of these keys (`columns` of the vectors table), 500 keys per query."""
         conn = self._conn()
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
-            rows = conn.execute(f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})", part)
-            out.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
-        return out
+            yield from conn.execute(f"SELECT {columns} FROM vectors WHERE key IN ({','.join('?' * len(part))})", part)
+
+    def get(self, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        return {k: np.frombuffer(v, dtype=np.float32) for k, v in self._rows("key, vec", keys)}
 
     def missing(self, keys: list[bytes]) -> list[bytes]:
-        conn = self._conn()
-        found: set[bytes] = set()
-        for start in range(0, len(keys), 500):
-            part = keys[start : start + 500]
-            found.update(k for (k,) in conn.execute(
-                f"SELECT key FROM vectors WHERE key IN ({','.join('?' * len(part))})", part))
+        found = {k for (k,) in self._rows("key", keys)}
         return [k for k in keys if k not in found]
 
     def put(self, keys: list[bytes], vectors: np.ndarray) -> None:

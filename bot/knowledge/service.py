@@ -100,8 +100,10 @@ class KnowledgeBase:
         cfg = self.settings
         if not (self._filling and cfg.sentences.fill and cfg.sentences.store and cfg.embeddings.provider == "local"):
             return  # (a paid embedding API is only called for what answers need)
-        if self.index.exists():
-            self.sentence_fill.start(self.retriever.refresh() if changed else self.retriever.corpus())
+        if not changed:  # after an answer: the copy it read (no index call on the answer path)
+            self.sentence_fill.start(self.retriever.corpus())
+        elif self.index.exists():
+            self.sentence_fill.start(self.retriever.refresh())
 
     def close(self) -> None:
         """Stop the background fill and close the sentence store."""
