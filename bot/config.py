@@ -135,6 +135,8 @@ class Compose(_Section):
     other: float = Field(0.9, ge=0, le=1)
     other_gain: float = Field(0.0, ge=0, le=2)
     other_max: int = Field(1, ge=0, le=20)
+    same_guide: float = Field(0.9, ge=0, le=1)
+    same_guide_max: int = Field(1, ge=0, le=20)
     duplicate: float = Field(0.92, ge=0, le=1)
     duplicate_words: float = Field(0.7, ge=0, le=1)
     max_list_chars: int = Field(700, ge=100, le=3000)

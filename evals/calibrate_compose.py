@@ -35,11 +35,12 @@ from bot.knowledge.compose import compose, extract, footer  # noqa: E402
 # (about 1 s for 15 sentences on a busy 2-core machine) against a 100 ms goal, and gains little (see
 # the `full` grid, which weighs it).
 GRIDS = {
-    "small": {"sem": [0.0], "lex": [0.3, 0.6], "lead": [0.1, 0.2], "prior": [1.0, 1.5, 2.0], "support": [0.6, 0.7],
-              "other": [0.9, 0.95], "duplicate_words": [0.5, 0.7]},
+    "small": {"sem": [0.0], "lex": [0.3, 0.6], "lead": [0.1], "prior": [1.5, 2.0], "support": [0.6],
+              "other": [0.9, 0.95], "same_guide": [0.5, 0.7, 0.9], "same_guide_max": [1, 2], "duplicate_words": [0.7]},
     "full": {"sem": [0.0, 0.55], "lex": [0.3, 0.45, 0.6], "lead": [0.05, 0.1, 0.2], "prior": [1.0, 1.5, 2.0],
              "support": [0.5, 0.6, 0.7], "other": [0.85, 0.9, 0.95], "lead_share": [0.7, 0.85],
-             "other_gain": [0.0, 0.3], "other_max": [1, 2], "duplicate_words": [0.5, 0.7]},
+             "other_gain": [0.0, 0.3], "other_max": [1, 2], "same_guide": [0.5, 0.7, 0.9], "same_guide_max": [1, 2],
+             "duplicate_words": [0.5, 0.7]},
 }
 
 
@@ -99,11 +100,11 @@ def main(argv=None) -> int:
     ranked += [r for r in sorted(front, key=lambda r: r[1]["irrelevant_share"]) if r not in ranked]
     print(f"{len(items)} questions, {len(results)} settings; config.yaml now: coverage {current['coverage']:.3f}, "
           f"irrelevant {current['irrelevant_share']:.3f}, {current['per_answer']} sentences per answer")
-    print("| " + " | ".join(grid) + " | coverage | irrelevant | per answer |")
-    print("|" + "---|" * (len(grid) + 3))
+    print("| " + " | ".join(grid) + " | coverage | irrelevant | per answer | at the cap |")
+    print("|" + "---|" * (len(grid) + 4))
     for weights, s in ranked[:16]:
         print("| " + " | ".join(str(getattr(weights, k)) for k in grid) +
-              f" | {s['coverage']:.3f} | {s['irrelevant_share']:.3f} | {s['per_answer']} |")
+              f" | {s['coverage']:.3f} | {s['irrelevant_share']:.3f} | {s['per_answer']} | {s['at_cap']}/{s['answers']} |")
     best = ranked[0][0]
     print("\ncompose:")
     for k, v in best.model_dump().items():

@@ -7,8 +7,9 @@ import re
 
 import pytest
 
+from bot.config import Compose
 from bot.knowledge.compose import clean_inline, extract, footer, split_sentences, split_units
-from bot.knowledge.lexical import identifiers
+from bot.knowledge.lexical import BM25, identifiers, words
 from bot.knowledge.retrieve import Hit
 from tests.conftest import ROOT, make_core
 
@@ -92,13 +93,13 @@ def _hits(kb_core, question):
     return qvec, kb_core.knowledge.retriever.search(question, query_vector=qvec)
 
 
-def test_answer_leads_with_the_sections_opening_and_stops_short_of_the_cap(kb_core):
+def test_answer_leads_with_the_sections_opening_and_stays_in_its_guide(kb_core):
     question = "What is the median day rate for machine learning contracts in the UK?"
     r = kb_core.ask(question)
     body = r["answer"].split("\n\n_")[0]
-    sentences = re.findall(r"\[\d\]", body)
     assert body.startswith("The UK median day rate for contract jobs that mention Machine Learning was £570")
-    assert len(sentences) < kb_core.settings.answer.max_sentences
+    assert len(re.findall(r" \[\d\]", body)) <= kb_core.settings.answer.max_sentences
+    assert r["sources"] and all(s["source"].endswith("rates/uk-ml-day-rates.md") for s in r["sources"])
 
 
 def test_no_figure_is_repeated_from_another_section(kb_core):
@@ -115,11 +116,37 @@ def test_no_figure_is_repeated_from_another_section(kb_core):
 
 def test_compose_weights_come_from_config(kb_data_dir):
     question = "How do I avoid data leakage when I scale features?"
-    strict = make_core(kb_data_dir, **{"compose.support": 1.0, "compose.other": 1.0})
-    loose = make_core(kb_data_dir, **{"compose.support": 0.0, "compose.other": 0.0, "compose.other_gain": 0.0})
+    strict = make_core(kb_data_dir, **{"compose.support": 1.0, "compose.other": 1.0, "compose.same_guide": 1.0})
+    loose = make_core(kb_data_dir, **{"compose.support": 0.0, "compose.other": 0.0, "compose.other_gain": 0.0,
+                                      "compose.same_guide": 0.0})
     n_strict = len(re.findall(r" \[\d\]", strict.ask(question)["answer"]))
     n_loose = len(re.findall(r" \[\d\]", loose.ask(question)["answer"]))
     assert n_strict < n_loose
+
+
+def _passage(source: str, section: str, text: str, score: float) -> Hit:
+    return Hit(id=f"{source}#{section}", text=text, meta={"source": source, "section": section}, score=score,
+               dense=0.5, lexical=0.5)
+
+
+def test_another_section_of_the_leads_guide_joins_before_another_guides():
+    """Two passages as relevant as each other, after the lead: the one from the lead's own guide joins at
+    `same_guide`, the one from another guide needs `other` (and with both at 0.95 neither joins)."""
+    question = "how do i set my freelance day rate"
+    hits = [_passage("rates/a.md", "A > Day rates", "Set your freelance day rate from a target income first.", 1.0),
+            _passage("rates/a.md", "A > Billable days", "Most freelancers bill about 180 days in a year.", 0.6),
+            _passage("rates/b.md", "B > Platforms", "Most platforms take about ten percent of each invoice.", 0.6)]
+    bm25 = BM25([words(h.text) for h in hits])
+
+    def sources(**weights):
+        picked = extract(question, None, hits, None, bm25, max_sentences=7, max_chars=1800,
+                         weights=Compose(sem=0.0, lex=0.6, prior=2.0, lead=0.1, **weights))
+        return [hits[s.hit].meta["source"] + " " + hits[s.hit].section for s in picked]
+
+    mixed = sources(same_guide=0.3, other=0.95)
+    assert mixed == ["rates/a.md A > Day rates", "rates/a.md A > Billable days"]
+    assert sources(same_guide=0.95, other=0.95) == ["rates/a.md A > Day rates"]
+    assert sources(same_guide=0.3, other=0.3)[-1] == "rates/b.md B > Platforms"
 
 
 # Library docs and a template without front matter, beside the shipped guides -------------------
@@ -205,7 +232,9 @@ def test_a_sections_one_sentence_lead_adds_no_figure(guide):
 
 def test_answer_sentences_gate(kb_core):
     """Our own questions on the small guide set: at most 10% of answer sentences do not help, none is
-    guide-meta, a bare lead-in, a split, a repeated figure or a masked link, and few answers hit the cap."""
+    guide-meta, a bare lead-in, a split, a repeated figure or a masked link, and no answer passes the cap.
+    (Answers often reach the cap since sections of the lead's guide join them: config.yaml `compose.same_guide`,
+    calibrated for must-mention coverage on what users type.)"""
     from evals.answer_quality import label_answer, load_items, summarise
     from tests.conftest import SMALL_GUIDES
 
@@ -216,5 +245,6 @@ def test_answer_sentences_gate(kb_core):
     defects = {k: v for k, v in summary["by_label"].items() if k not in ("off-guide", "other-section")}
     assert not defects, [s for r in rows for s in r["sentences"] if s["label"] in defects]
     assert summary["irrelevant_share"] <= 0.10, summary
-    assert summary["at_cap"] <= 0.2 * summary["answers"] and summary["footer_cut"] == 0, summary
+    cap = kb_core.settings.answer.max_sentences
+    assert max(len(r["sentences"]) for r in rows) <= cap and summary["footer_cut"] == 0, summary
     assert summary["coverage"] >= 0.8, summary

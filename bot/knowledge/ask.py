@@ -317,10 +317,15 @@ class Asker:
         shown = set(turn.previous.get("shown") or []) if turn.kind in ("slot", "elaborate") else set()
         places = self._places(turn, parts)
 
+        changed = set(turn.changed.items())
+
         def keep(sentence: str) -> bool:
-            if _digest(sentence) in shown and not (turn.kind == "elaborate" and _EXPLAINS.search(sentence)):
-                return False  # a follow-up adds to the answer before; "why?" may give its reasons again
-            named = {m.value for m in parts.vocab.find(sentence) if m.cls == "place"}
+            found = parts.vocab.find(sentence)
+            if _digest(sentence) in shown and not (turn.kind == "elaborate" and _EXPLAINS.search(sentence)) \
+                    and not changed & {(m.cls, m.value) for m in found}:
+                return False  # a follow-up adds to the answer before; "why?" may give its reasons again, and
+                #               a sentence about the detail changed ("and in London?") is its answer again
+            named = {m.value for m in found if m.cls == "place"}
             return not (places and named and _conflicts(named, places, parts.vocab))
 
         fresh = _without(hits, keep, self._sentences)

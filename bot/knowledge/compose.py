@@ -6,8 +6,9 @@ words (idf-weighted overlap with the question), by the rank of its passage, by w
 section and, when `compose.sem` > 0, by meaning (cosine to the question; off by default, because
 embedding the sentences is most of an answer's time). The best sentence names the section that answers;
 that section's opening sentence leads when it is close to the best (guides open each section with
-its direct answer), its other relevant sentences follow, and another section joins only with a
-sentence nearly as relevant as the lead, one per section. Sentences about the guide itself, list
+its direct answer), its other relevant sentences follow, another section of the same guide joins with
+a sentence relevant enough (`same_guide`), and another guide's section only with a sentence nearly as
+relevant as the lead (`other`), one per section. Sentences about the guide itself, list
 lead-ins without their items and repeats (the same content words, or a figure another section
 already gave) are never chosen. Weights live in `config.yaml` (`compose`), calibrated by
 `evals/calibrate_compose.py`.
@@ -269,14 +270,18 @@ def extract(question: str, question_vector: np.ndarray, hits: list[Hit], vectors
             break
         if not picked.repeats(i, w.duplicate) and not picked.take(i):
             break
-    # Another section only with a sentence nearly as relevant as the lead (covering question words the
-    # answer has not covered yet counts in its favour), and at most `other_max` from each.
+    # Another guide's section only with a sentence nearly as relevant as the lead (`other`; covering
+    # question words the answer has not covered yet counts in its favour), at most `other_max` from each.
+    # Another section of the lead's own guide (the same subject, often the rest of the answer) joins at
+    # `same_guide` of the lead's relevance, at most `same_guide_max` from each.
     for i in (i for i in ranked if scored.section[i] != home):
         if len(picked.order) >= max_sentences:
             break
         gain = sum(idf[t] for t in (scored.words[i] & qwords) - picked.covered) / total
-        if rel[i] + w.other_gain * gain < w.other * rel[lead] or picked.per_section.get(scored.section[i], 0) >= \
-                w.other_max or picked.repeats(i, w.duplicate):
+        kin = scored.section[i][0] == home[0]
+        share, most = (w.same_guide, w.same_guide_max) if kin else (w.other, w.other_max)
+        if rel[i] + w.other_gain * gain < share * rel[lead] or picked.per_section.get(scored.section[i], 0) >= \
+                most or picked.repeats(i, w.duplicate):
             continue
         if not picked.take(i):
             break
