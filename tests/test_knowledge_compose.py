@@ -149,6 +149,22 @@ def test_another_section_of_the_leads_guide_joins_before_another_guides():
     assert sources(same_guide=0.3, other=0.3)[-1] == "rates/b.md B > Platforms"
 
 
+def test_a_sentence_giving_only_figures_the_answer_gave_is_left_out():
+    """A section's lead restates the figures its next sentence gives: the answer states them once, and
+    keeps a sentence that adds a figure of its own."""
+    question = "how many billable hours a year should a freelancer plan for"
+    text = ("Plan for billable hours of 60% to 80% of working time, about 1,000 to 1,600 hours a year. "
+            "Calculator sites say billable hours are typically 60% to 80% of working time, or 1,000 to 1,600 "
+            "hours a year. New freelancers bill about 50% of their working hours in their first year.")
+    hits = [_passage("rates/a.md", "A > Billable hours", text, 1.0)]
+    bm25 = BM25([words(text)])
+    picked = extract(question, None, hits, None, bm25, max_sentences=7, max_chars=1800,
+                     weights=Compose(sem=0.0, lex=0.6, prior=2.0, lead=0.1, support=0.0))
+    texts = [p.text for p in picked]
+    assert texts[0].startswith("Plan for billable hours") and len(texts) == 2, texts
+    assert texts[1].startswith("New freelancers bill about 50%")
+
+
 # Library docs and a template without front matter, beside the shipped guides -------------------
 
 LIBRARY = ROOT / "tests" / "data" / "library"

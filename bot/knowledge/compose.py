@@ -235,8 +235,8 @@ class _Picked:
         return True
 
     def repeats(self, i: int, duplicate: float) -> bool:
-        """Says again what a chosen sentence says: by meaning, or by a figure another section gave
-        (the same figure never appears twice from two sections)."""
+        """Says again what a chosen sentence says: by meaning, by giving only figures the answer already
+        gives, or by a figure another section gave (the same figure never appears twice from two sections)."""
         mat, mine = self.scored.mat, self.scored.words[i]
         if mat is not None and (mat[self.order] @ mat[i]).max() > duplicate:
             return True
@@ -244,8 +244,10 @@ class _Picked:
             theirs = self.scored.words[j]
             if mine and len(mine & theirs) >= self.duplicate_words * len(mine | theirs):
                 return True
-        section = self.scored.section[i]
-        return any(self.figures.get(f, section) != section for f in figures(self.scored.sentences[i].render))
+        section, stated = self.scored.section[i], figures(self.scored.sentences[i].render)
+        if stated and stated <= self.figures.keys():
+            return True  # every figure it gives is in the answer already (a section's lead, restated)
+        return any(self.figures.get(f, section) != section for f in stated)
 
 
 def extract(question: str, question_vector: np.ndarray, hits: list[Hit], vectors: SentenceVectors, bm25: BM25,
