@@ -64,6 +64,17 @@ def test_why_elaborates_and_a_new_question_in_the_same_situation_keeps_its_words
     assert turns[2].standalone == "who decides that" and turns[2].context == turns[1].context
 
 
+def test_a_follow_up_after_a_standalone_turn_carries_the_question_before_it_too(vocab):
+    """A new question in the same conversation stands alone, but the follow-up after it refers to both
+    ("can i keep a copy?" after two GDPR questions); never across an explicit switch."""
+    first, second = "do gdpr processor rules apply to me?", "turns out its real customer data with hashed ids"
+    turns = chain(vocab, [first, second, "and when the project ends, can i keep a copy?"])
+    assert [t.kind for t in turns] == ["standalone", "standalone", "context"]
+    assert turns[1].context == [] and turns[2].context == [second, first]
+    switched = chain(vocab, [first, f"unrelated: {second}", "and when the project ends, can i keep a copy?"])
+    assert switched[2].context == [f"unrelated: {second}"]
+
+
 @pytest.mark.parametrize("line", ["whats 12 x 9", "how do i bake a sourdough loaf",
                                   "totally different q: how do i raise my rates with an old client"])
 def test_a_question_with_its_own_subject_starts_fresh_however_short(vocab, line):

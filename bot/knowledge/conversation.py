@@ -77,6 +77,7 @@ class Turn:
     rewritten: bool = False
     by_model: bool = False
     own_words: int = 0  # a follow-up's content words of its own (not slots, fillers, nor the earlier question's)
+    earlier: list[str] = field(default_factory=list)  # a standalone turn's previous question (no switch between)
 
     @property
     def search_text(self) -> str:
@@ -99,7 +100,7 @@ class Turn:
         """What later turns need of this one (the answer's part is added by the caller)."""
         return {"kind": self.kind, "standalone": self.standalone, "root": self.root, "slots": self.slots,
                 "changed": self.changed, "context": self.context, "rewritten": self.rewritten,
-                "by_model": self.by_model, "own_words": self.own_words}
+                "by_model": self.by_model, "own_words": self.own_words, "earlier": self.earlier}
 
 
 def last_state(history: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -129,6 +130,7 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
     fresh = Turn("standalone", question, question, question, own_slots)
     if state is None or _SWITCH.search(question):
         return fresh
+    fresh.earlier = [str(state.get("standalone") or state.get("root") or "")][:1]
     root = str(state.get("root") or "")
     root_words = set(words(" ".join([root, *(state.get("context") or [])])))
     mentions = vocab.find(question)
@@ -154,7 +156,8 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
             or (anaphora and len(new_words) <= 3) or not new_words:
         carried = {k: v for k, v in slots.items() if k in CARRIED or k in own_slots}
         standalone = substitute(question, carried, vocab, replace=False)
-        context = [substitute(root, slots, vocab), *list(state.get("context") or [])][:2]
+        # ... and, when the turn it follows stood on its own, the question before that one.
+        context = [substitute(root, slots, vocab), *list(state.get("context") or state.get("earlier") or [])][:2]
         return Turn("context", question, standalone, question, carried, changed, context, state,
                     rewritten=standalone != question, own_words=len(new_words))
     return fresh
