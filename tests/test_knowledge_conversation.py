@@ -8,7 +8,7 @@ import pytest
 from bot.config import load_settings
 from bot.knowledge import conversation as cv
 from bot.knowledge import slots
-from bot.knowledge.spelling import Speller
+from bot.knowledge.spelling import Speller, english_words
 from bot.rates.cards import RateBook
 from tests.conftest import make_core
 
@@ -113,6 +113,19 @@ def test_spelling_is_corrected_against_the_guides_words_only():
     assert speller.correct("how mcuh does upwrok tkae") == "how much does upwork take"
     assert speller.correct("precison and recal in the contarct") == "precision and recall in the contract"
     assert speller.correct("banana bread recipe") == "banana bread recipe"  # ordinary words stay as they are
+
+
+def test_contractions_get_their_apostrophe_and_english_words_are_not_corrected():
+    """A guide word one edit away never replaces an English word ("blames" is not "bayes", "pandas" not
+    "hands"), nor one with an inflection, a British spelling or a prefix taken off; "cant" is "can't"."""
+    guides = ["Bayes rules for the hands of the client. I want to specialist rerun that base remote.",
+              "What the contract does not say, the client can check."]
+    speller = Speller(guides, known=set(english_words()))
+    assert speller.correct("i cant work for a competitor, whats the risk") == "i can't work for a competitor, what's the risk"
+    assert speller.correct("Doesnt matter") == "Doesn't matter"
+    for line in ("the client blames me", "pandas code", "should i requote", "i specialise in nlp", "bake"):
+        assert speller.correct(line) == line
+    assert speller.correct("the cleint does not say") == "the client does not say"  # typos are still fixed
 
 
 # The pipeline on the small real index --------------------------------------------------------------

@@ -28,7 +28,7 @@ from bot.knowledge.conversation import Turn
 from bot.knowledge.embeddings import encode
 from bot.knowledge.retrieve import Hit
 from bot.knowledge.sentences import chunk_sentences
-from bot.knowledge.spelling import Speller, model_words
+from bot.knowledge.spelling import Speller, english_words, model_words
 from bot.lazy import lazy
 from bot.textsafe import cut
 
@@ -377,7 +377,7 @@ class Asker:
     def _build_parts(self, corpus) -> Parts:
         from bot.knowledge.embeddings import minilm_dir
 
-        known = model_words(minilm_dir()) if self.settings.embeddings.provider == "local" else set()
+        known = english_words() | (model_words(minilm_dir()) if self.settings.embeddings.provider == "local" else set())
         headings = [f"{m.get('title', '')} {m.get('section', '')} {m.get('tags', '')}" for m in corpus.metas]
         vocab = slots.build(self._rate_book)
         places, seen = [], set()

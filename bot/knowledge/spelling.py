@@ -1,19 +1,43 @@
 """Typo tolerance: a misspelt word is corrected against the index's own vocabulary.
 
-A word is left alone when the guides use it or when the embedding model's vocabulary holds it as a
-whole word (so ordinary English that the guides never use, like "banana", is not "corrected" into a
-guide's word). Any other word of four letters or more is replaced by the closest word of the guides
-within a small edit distance (one edit up to five letters, two above; a swap of two neighbours is
-one edit); ties go to a word of the same length, then the longer shared start, then the commoner word.
+Contractions typed without their apostrophe ("dont", "cant", "doesnt", "whats") get it back first, so
+"i cant work for a competitor" never becomes "i want work". A word is left alone when the guides use
+it, when the embedding model's vocabulary holds it as a whole word, or when it is an English word
+(pyspellchecker's English word list, read from the installed package; with an inflection, a
+British spelling or a prefix such as re- taken off): ordinary English the guides never use ("banana",
+"blames", "invent", "requote") is not "corrected" into a guide's word. Any other word of four letters
+or more is replaced by the closest word of the guides within a small edit distance (one edit up to
+five letters, two above; a swap of two neighbours is one edit); ties go to a word of the same length,
+then the longer shared start, then the commoner word.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
+import logging
 import re
 from collections import Counter, defaultdict
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
+log = logging.getLogger(__name__)
+
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]")
+# Contractions typed without the apostrophe. Forms that are also words ("its", "were", "well", "ill",
+# "id", "hed", "shed", "wed", "lets") are left as they are.
+_CONTRACTIONS = {w.replace("'", ""): w for w in (
+    "don't", "can't", "won't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't", "haven't",
+    "hasn't", "hadn't", "shouldn't", "wouldn't", "couldn't", "mustn't", "needn't", "what's", "that's",
+    "who's", "where's", "there's", "here's", "how's", "when's", "why's", "they're", "you're", "i'm",
+    "i've", "you've", "we've", "they've", "it'll", "you'll", "they'll", "i'd", "you'd", "they'd")
+    if w.replace("'", "") not in ("id",)}
+_CONTRACTED = re.compile(r"\b(" + "|".join(sorted(_CONTRACTIONS, key=len, reverse=True)) + r")\b", re.I)
+_SUFFIXES = ("ing", "ed", "es", "s", "d", "ly", "er", "ers")
+_PREFIXES = ("re", "pre", "un", "non", "co", "sub", "over", "under", "mis", "multi", "post", "self", "de")
+_BRITISH = (("ise", "ize"), ("ising", "izing"), ("ised", "ized"), ("isation", "ization"), ("yse", "yze"),
+            ("our", "or"), ("tre", "ter"), ("ogue", "og"), ("ence", "ense"))
 
 
 class Speller:
@@ -35,7 +59,14 @@ class Speller:
         self._cache: dict[str, str | None] = {}
 
     def correct(self, text: str) -> str:
-        """The text with misspelt words replaced (case of the first letter kept)."""
+        """The text with contractions given their apostrophe and misspelt words replaced (case of the
+        first letter kept)."""
+
+        def contracted(m: re.Match) -> str:
+            full = _CONTRACTIONS[m.group(0).lower()]
+            return full.capitalize() if m.group(0)[0].isupper() else full
+
+        text = _CONTRACTED.sub(contracted, text)
 
         def fix(m: re.Match) -> str:
             word = m.group(0)
@@ -47,11 +78,27 @@ class Speller:
         return _WORD.sub(fix, text)
 
     def word(self, word: str) -> str | None:
-        if len(word) < 4 or not word.isalpha() or word in self.counts or word in self.known:
+        if len(word) < 4 or not word.isalpha() or word in self.counts or self._known(word):
             return None
         if word not in self._cache:
             self._cache[word] = self._closest(word)
         return self._cache[word]
+
+    def _known(self, word: str) -> bool:
+        """An ordinary word: known as it is, or once an inflection, a British spelling or a prefix is
+        taken off ("blames", "specialise", "requote")."""
+        known = self.known
+        if word in known:
+            return True
+        stems = {word}
+        for suffix in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                stem = word[: -len(suffix)]
+                stems |= {stem, stem + "e"} | ({stem[:-1]} if len(stem) > 3 and stem[-1] == stem[-2] else set())
+        for british, american in _BRITISH:
+            stems |= {w[: -len(british)] + american for w in list(stems) if w.endswith(british)}
+        stems |= {w[len(p):] for w in list(stems) for p in _PREFIXES if w.startswith(p) and len(w) - len(p) >= 4}
+        return any(w in known or w in self.counts for w in stems)
 
     def _closest(self, word: str) -> str | None:
         limit = _limit(word)
@@ -102,6 +149,20 @@ def distance(a: str, b: str, limit: int) -> int:
             return limit + 1
         prev2, prev = prev, cur
     return prev[-1]
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """The words of pyspellchecker's English frequency list (about 128,000 of four letters or more are
+    alphabetic), read from the installed package; empty when it is missing (then only the guides' and
+    the model's words count as known)."""
+    try:
+        data = (resources.files("spellchecker") / "resources" / "en.json.gz").read_bytes()
+        counts = json.loads(gzip.decompress(data))
+    except (ModuleNotFoundError, OSError, ValueError):
+        log.warning("pyspellchecker's English word list is missing; typo correction knows fewer words")
+        return frozenset()
+    return frozenset(w for w, n in counts.items() if n > 0 and w.isalpha() and len(w) >= 4)
 
 
 def model_words(model_dir: Path | None) -> set[str]:
