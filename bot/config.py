@@ -95,6 +95,8 @@ class Retrieval(_Section):
     overview_weight: float = Field(1.0, ge=0, le=1)
     sentence_weight: float = Field(0.0, ge=0, le=10)
     rerank_depth: int = Field(3, ge=1, le=20)
+    detail_boost: float = Field(0.0, ge=0, le=2)
+    detail_classes: list[str] = Field(default_factory=lambda: ["seniority", "specialty", "platform", "client"])
 
 
 class DeclineWeights(_Section):

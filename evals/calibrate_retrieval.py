@@ -1,5 +1,6 @@
 """Calibrate ask's first passage: the sentence rerank (config.yaml `retrieval.sentence_weight`,
-`rerank_depth`) and the weight of a guide's opening overview against its sections (`overview_weight`).
+`rerank_depth`), the weight of a guide's opening overview against its sections (`overview_weight`)
+and then the boost of guides about a detail the question names (`detail_boost`).
 
     MLBOT_DATA_DIR=<dir with knowledge/ ingested> python evals/calibrate_retrieval.py [--dev DIR] [--write]
 
@@ -35,6 +36,7 @@ from bot.app import Core  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.knowledge import conversation  # noqa: E402
 
+DETAILS = [0.0, 0.05, 0.1, 0.2, 0.3]
 WEIGHTS = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
 DEPTHS = [2, 3, 4, 5]
 OVERVIEWS = [1.0, 0.8, 0.6, 0.4, 0.2]
@@ -72,14 +74,15 @@ def score(asker, rows: list[tuple]) -> tuple[float, float]:
     return first / n, mrr / n
 
 
-def write(path: Path, weight: float, depth: int, overview: float) -> None:
-    """Replace the three values in config.yaml's retrieval section, keeping the comments."""
+def write(path: Path, weight: float, depth: int, overview: float, detail: float) -> None:
+    """Replace the four values in config.yaml's retrieval section, keeping the comments."""
     text = path.read_text(encoding="utf-8")
     start = text.index("\nretrieval:")
     end = text.find("\n\n", start + 1)
     block = re.sub(r"(?m)^(  sentence_weight: )[-0-9.]+", rf"\g<1>{weight:g}", text[start:end])
     block = re.sub(r"(?m)^(  rerank_depth: )\d+", rf"\g<1>{depth}", block)
     block = re.sub(r"(?m)^(  overview_weight: )[-0-9.]+", rf"\g<1>{overview:g}", block)
+    block = re.sub(r"(?m)^(  detail_boost: )[-0-9.]+", rf"\g<1>{detail:g}", block)
     path.write_text(text[:start] + block + text[end:], encoding="utf-8")
 
 
@@ -108,10 +111,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {o:g} | {w:g} | {d} | {f1:.3f} | {m1:.3f} | {f2:.3f} | {m2:.3f} |")
     # Best first passage, then MRR; among equals the mildest change (overview weight near 1, light rerank).
     best = max(results, key=lambda r: (round(r[3], 6), round(r[4], 6), r[0], -r[1]))
+    # Then, with those, the boost of guides about a detail the question names (the mildest among equals).
+    object.__setattr__(cfg, "overview_weight", best[0])
+    object.__setattr__(cfg, "sentence_weight", best[1])
+    object.__setattr__(cfg, "rerank_depth", best[2])
+    details = []
+    for boost in DETAILS:
+        object.__setattr__(cfg, "detail_boost", boost)
+        details.append((boost, *score(asker, dev), *score(asker, blind)))
+    print("\n| detail_boost | dev first | dev mrr@5 | blind first | blind mrr@5 |\n|---|---|---|---|---|")
+    for b, f1, m1, f2, m2 in details:
+        print(f"| {b:g} | {f1:.3f} | {m1:.3f} | {f2:.3f} | {m2:.3f} |")
+    detail = max(details, key=lambda r: (round(r[1], 6), round(r[2], 6), -r[0]))[0]
     print(f"\nconfig.yaml retrieval:\n  overview_weight: {best[0]:g}\n  sentence_weight: {best[1]:g}\n"
-          f"  rerank_depth: {best[2]}")
+          f"  rerank_depth: {best[2]}\n  detail_boost: {detail:g}")
     if args.write:
-        write(core.settings.config_dir / "config.yaml", best[1], best[2], best[0])
+        write(core.settings.config_dir / "config.yaml", best[1], best[2], best[0], detail)
         print("written to config.yaml")
     return 0
 

@@ -68,3 +68,27 @@ def test_a_section_outranks_its_guides_overview(kb_data_dir):
     assert " > " not in equal[0].section  # on equal terms the overview comes first
     weighted = make_core(kb_data_dir, **{"retrieval.overview_weight": 0.6}).knowledge.retriever.search(OVERVIEW_QUESTION)
     assert weighted[0].section.endswith("The formula from target income to day rate")
+
+
+def test_a_guide_about_the_detail_the_question_names_comes_first(kb_data_dir):
+    """"senior": of two close passages, the one from a guide whose tags name the seniority asked about
+    comes first with retrieval.detail_boost; at 0 the fused order stays, and a detail class left out of
+    retrieval.detail_classes boosts nothing."""
+    from dataclasses import replace
+
+    from bot.knowledge import conversation
+
+    def first(**overrides):
+        core = make_core(kb_data_dir, **overrides)
+        asker = core.knowledge.asker
+        parts = asker.parts(core.knowledge.retriever.refresh())
+        parts = replace(parts, guide_details={"premiums.md": {("seniority", "senior")}})
+        turn = conversation.interpret("what day rate for a senior ML engineer in the uk?", [], parts.vocab)
+        hits = [Hit(id="a", text="UK day rates.", meta={"source": "uk.md"}, score=0.100, dense=0.5, lexical=0.5),
+                Hit(id="b", text="Seniority premiums.", meta={"source": "premiums.md"}, score=0.095, dense=0.5,
+                    lexical=0.5)]
+        return asker._prefer_details(hits, turn, parts)[0].meta["source"]
+
+    assert first(**{"retrieval.detail_boost": 0.2}) == "premiums.md"
+    assert first(**{"retrieval.detail_boost": 0.0}) == "uk.md"
+    assert first(**{"retrieval.detail_boost": 0.2, "retrieval.detail_classes": ["platform"]}) == "uk.md"

@@ -16,7 +16,7 @@ import re
 import threading
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,8 @@ class Parts:
     speller: Speller
     vocab: slots.Vocabulary
     guide_places: list[set[str]]  # the places of every guide that is about places
+    guide_details: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # source -> details its
+    #                                                  title and tags name (("seniority", "senior"), ...)
 
 
 class Asker:
@@ -216,6 +218,7 @@ class Asker:
                                      k=k * 3)
         if turn.kind == "context":  # a question about the same situation: the guides just cited first
             ranked = self._prefer_previous(ranked, turn)
+        ranked = self._prefer_details(ranked, turn, parts)
         fused = self._order(ranked, self._places(turn, parts), turn.changed, parts.vocab)[:k]
         # The sentences the rerank and the evidence weigh, looked up (or embedded) in one batch.
         depth = _EVIDENCE_PASSAGES if turn.changed else max(_EVIDENCE_PASSAGES, self.settings.retrieval.rerank_depth)
@@ -233,6 +236,19 @@ class Asker:
         cited = {source for source, _ in turn.previous.get("sources") or []}
         boost = 1.0 + self.settings.conversations.previous_guide_boost
         return sorted(hits, key=lambda h: -h.score * (boost if h.meta.get("source") in cited else 1.0))
+
+    def _prefer_details(self, hits: list[Hit], turn: Turn, parts: Parts) -> list[Hit]:
+        """Passages of a guide about a detail the question names (its title or tags name the seniority,
+        specialty, platform or client type asked about: "senior" -> the seniority premiums guide) gain
+        `retrieval.detail_boost` of their score."""
+        cfg = self.settings.retrieval
+        wanted = {(c, v) for c, v in turn.slots.items() if c in cfg.detail_classes}
+        if not cfg.detail_boost or not wanted:
+            return hits
+        boost = 1.0 + cfg.detail_boost
+        scored = [replace(h, score=h.score * boost) if wanted & parts.guide_details.get(h.meta.get("source"), set())
+                  else h for h in hits]
+        return sorted(scored, key=lambda h: -h.score)
 
     def _rerank(self, ranked: list[Hit], qvec) -> list[Hit]:
         """The first `retrieval.rerank_depth` candidates in the order of their fused score (relative to the
@@ -387,7 +403,13 @@ class Asker:
                 about = vocab.guide_places(meta)
                 if about:
                     places.append(about)
-        return Parts(corpus.generation, Speller(corpus.texts + headings, known), vocab, places)
+        details: dict[str, set[tuple[str, str]]] = {}
+        for meta in corpus.metas:
+            source = str(meta.get("source", ""))
+            if source not in details:
+                named = vocab.find(f"{meta.get('title', '')} | {meta.get('tags', '')}")
+                details[source] = {(m.cls, m.value) for m in named if m.cls != "place"}
+        return Parts(corpus.generation, Speller(corpus.texts + headings, known), vocab, places, details)
 
     @lazy
     def _rate_book(self):
