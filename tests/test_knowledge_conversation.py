@@ -158,6 +158,19 @@ def test_off_topic_line_after_in_scope_turns_is_declined_and_the_thread_goes_on(
     assert not back["declined"] and any(s["source"].endswith("data-leakage.md") for s in back["sources"])
 
 
+def test_a_sum_read_as_a_follow_up_is_still_declined(kb_data_dir):
+    """"ok whats 2+2" starts like a follow-up; it is only a sum, so it is declined even when the
+    evidence and the decline cards would let anything through, while "what about 50%?" (a figure, no sum)
+    is answered."""
+    core = make_core(kb_data_dir, **{"decline.threshold": -10.0, "decline.follow_up_threshold": -10.0,
+                                     "decline.remit_margin": 1.0, "decline.follow_up_remit_margin": 1.0})
+    rates = core.ask("What is the median ML contract day rate in the UK?", user_id="cv4")["conversation_id"]
+    for line in ("ok whats 2+2", "and 17 x 23?"):
+        off = core.ask(line, user_id="cv4", conversation_id=rates)
+        assert off["declined"] and off["decline_reason"] == "remit", line
+    assert not core.ask("what about 50%?", user_id="cv4", conversation_id=rates)["declined"]
+
+
 def test_why_elaborates_from_the_previous_sections_without_repeating(kb_core):
     first = kb_core.ask("What is temporal leakage?", user_id="cv4")
     why = kb_core.ask("why?", user_id="cv4", conversation_id=first["conversation_id"])

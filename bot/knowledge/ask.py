@@ -129,7 +129,7 @@ class Asker:
         places = self._places(turn, parts)
         name = card.name if card else None
         answer_meta: dict[str, Any] = {"evidence": ev.as_dict()}
-        if turn.kind == "standalone" and decide.subjectless(turn.standalone):
+        if (turn.kind == "standalone" and decide.subjectless(turn.standalone)) or decide.sum_only(turn.question):
             return card, self._decline(name, [], "remit"), answer_meta  # only numbers: "whats 15% of 2400"
         if not hits or not decide.relevant(settings, ev, follow_up=turn.follow_up):
             return card, self._decline(name, hits, decide.irrelevant_reason(settings, ev)), answer_meta

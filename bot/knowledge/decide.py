@@ -20,6 +20,7 @@ example questions, and the share of the question's words that no guide contains.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -61,9 +62,18 @@ def unknown_share(question: str, vocabulary) -> float:
 _ARITHMETIC = frozenset(words("times plus minus divided multiplied percent per cent squared sum total equals"))
 
 
+_SUM = re.compile(r"\d\s*([-+*/x×÷^]|times|plus|minus|divided by|multiplied by|to the power of)\s*\d", re.I)
+
+
 def subjectless(question: str) -> bool:
     """A question of numbers and arithmetic only ("whats 12 x 9", "17 times 23?") has no subject."""
     return all(is_number(w) or len(w) == 1 or w in _ARITHMETIC for w in words(question))
+
+
+def sum_only(line: str) -> bool:
+    """A line that is only a sum ("ok whats 2+2", "and 17 x 23?"): off-topic whatever came before, unlike
+    a follow-up that only names a figure ("what about 50%?")."""
+    return bool(_SUM.search(line)) and subjectless(line)
 
 
 def evidence(hits: list[Hit], route: Route, unknown: float, sentence: float) -> Evidence:
