@@ -45,6 +45,19 @@ def test_slot_values_come_from_the_rate_cards_and_the_table(vocab):
     assert vocab.related("germany", "dach") and not vocab.related("france", "dach")
 
 
+def test_every_country_and_large_city_is_a_place_under_its_country(vocab):
+    """The gazetteer: "and in kenya?" changes the place (it was read as a new question about the UK and
+    answered with UK figures); a city sits under its country; common words that are also city names are
+    not places."""
+    turns = chain(vocab, ["what do ML contractors charge per day in the uk?", "and in kenya?"])
+    assert turns[1].kind == "slot" and turns[1].standalone == "what do ML contractors charge per day in kenya?"
+    assert vocab.slots("rates in manchester")["place"] == "manchester"
+    assert {"manchester", "united kingdom"} <= vocab.lineage("manchester")
+    assert "france" in vocab.lineage(vocab.slots("and in Lyon?")["place"])
+    assert vocab.slots("são paulo day rates")["place"] == "sao paulo"
+    assert "place" not in vocab.slots("a nice client in reading wants a model for charlotte")
+
+
 def test_a_changed_detail_replaces_the_old_one_and_never_piles_up(vocab):
     turns = chain(vocab, ["what do ML contractors get per day in the uk?", "what about germany", "and france?",
                           "and for a senior?"])
@@ -140,6 +153,13 @@ def test_changed_place_is_answered_for_the_new_place_and_stored_in_meta(kb_core)
     assert meta["kind"] == "slot" and meta["rewritten"] and meta["slots"]["place"] == "london"
     assert meta["sources"] and meta["shown"] and meta["decline_reason"] is None
     assert "UK" not in kb_core.store.turns(first["conversation_id"])[-1]["standalone"]
+
+
+def test_a_city_is_answered_from_its_countrys_guides_with_a_note(kb_core):
+    first = kb_core.ask("What is the median ML contract day rate in the UK?", user_id="cv6")
+    city = kb_core.ask("what about in manchester?", user_id="cv6", conversation_id=first["conversation_id"])
+    assert not city["declined"] and city["sources"][0]["source"].endswith("uk-ml-day-rates.md")
+    assert any("Manchester" in n for n in city["notes"])
 
 
 def test_place_no_guide_covers_is_declined_as_not_covered(kb_core):

@@ -295,14 +295,17 @@ class Asker:
     def _uncovered_place(places: list[str], ranked: list[Hit], parts: Parts, k: int) -> tuple[str | None, bool]:
         """A place asked for that none of the candidate guides is about and no candidate passage names;
         and whether some of the best `k` candidates are about other places (then the answer depends on
-        the place, and the question is not covered)."""
+        the place, and the question is not covered). A city whose country's guides are among the
+        candidates is answered from them, with a note that they say nothing specific to it."""
         vocab = parts.vocab
         abouts = [vocab.guide_places(h.meta) for h in ranked]
         for place in places:
-            if place == "global" or any(vocab.related(place, a) for about in abouts if about for a in about):
-                continue
+            if place == "global" or any(place in vocab.lineage(a) for about in abouts if about for a in about):
+                continue  # a guide about the place, or about a place within it
             if any(m.value == place and m.cls == "place" for h in ranked for m in vocab.find(h.text)):
                 continue
+            if any(a in vocab.lineage(place) for about in abouts if about for a in about):
+                return place, False  # only guides about the country or region it is in: said in a note
             return place, any(abouts[:k])
         return None, False
 

@@ -13,8 +13,10 @@ jurisdiction is "any" or "General ..." is about no place in particular.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from bot.knowledge import gazetteer
 
 CLASSES = ("place", "seniority", "specialty", "engagement", "platform", "client", "duration")
 
@@ -105,6 +107,7 @@ CLIENT = {"new client": ("new client", "first-time client", "first time client",
                             "exec", "execs", "executive", "executives", "ceo", "board"),
           "technical": ("technical", "engineers", "data team", "tech team", "technical team", "developers")}
 _NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|twenty-four|a|an"
+_WORDS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 _DURATION = re.compile(rf"\b(\d{{1,3}}|{_NUMBER_WORDS})[- ]?(week|month|year|yr)s?(?:[- ]long)?\b", re.I)
 _NEUTRAL_JURISDICTION = re.compile(r"^\s*(any|general|global|worldwide)\b", re.I)
 
@@ -125,11 +128,18 @@ class Vocabulary:
     terms: dict[str, tuple[str, str]]
     parents: dict[str, str | None]
     _pattern: re.Pattern | None = None
+    # The gazetteer's places (plain words, looked up by word n-grams: one pattern of thousands of names
+    # would cost milliseconds per sentence).
+    places: dict[str, str] = field(default_factory=dict)
+    _starts: dict[str, int] = field(default_factory=dict)  # a name's first word -> the most words of its names
 
     def __post_init__(self):
         phrases = sorted(self.terms, key=len, reverse=True)
         body = "|".join(re.escape(p) for p in phrases) or "(?!x)x"
         self._pattern = re.compile(rf"(?<![\w-])({body})(?![\w-])", re.I)
+        for name in self.places:
+            first, n = name.split()[0], len(name.split())
+            self._starts[first] = max(n, self._starts.get(first, 0))
 
     def find(self, text: str) -> list[Mention]:
         """Slot mentions in a text, longest phrase first, not overlapping, in reading order."""
@@ -145,6 +155,16 @@ class Vocabulary:
         for m in self._pattern.finditer(text):
             cls, value = self.terms[m.group(1).lower()]
             add(cls, value, m.start(1), m.end(1))
+        if self.places:
+            tokens = list(_WORDS.finditer(text))
+            folded = [w.lower() if w.isascii() else gazetteer.fold(w) for w in (t.group(0) for t in tokens)]
+            for i, first in enumerate(folded):
+                longest = self._starts.get(first)
+                for n in range(min(longest or 0, len(tokens) - i), 0, -1):
+                    name = " ".join(folded[i:i + n])
+                    if name in self.places:
+                        add("place", self.places[name], tokens[i].start(), tokens[i + n - 1].end())
+                        break
         for code, value in CODES.items():
             for m in re.finditer(rf"(?<![\w-]){code}(?![\w-])", text):
                 add("place", value, m.start(), m.end())
@@ -197,6 +217,8 @@ def build(rate_book=None) -> Vocabulary:
             terms[alias] = ("place", name)
     if rate_book is not None:
         _add_regions(rate_book, terms, parents)
+    extra: dict[str, str] = {}
+    _add_gazetteer(terms, parents, extra)
     for table, cls in ((SENIORITY, "seniority"), (SPECIALTY, "specialty"), (ENGAGEMENT, "engagement"),
                        (CLIENT, "client")):
         for value, aliases in table.items():
@@ -204,7 +226,24 @@ def build(rate_book=None) -> Vocabulary:
                 terms.setdefault(alias, (cls, value))
     for name in PLATFORMS:
         terms.setdefault(name, ("platform", name))
-    return Vocabulary(terms, parents)
+    return Vocabulary(terms, parents, places=extra)
+
+
+def _add_gazetteer(terms, parents, extra) -> None:
+    """Every other country, US state and large city (gazetteer.py), under its country or region; a name
+    the table above already has keeps its meaning ("munich" is Germany, "emirates" the UAE)."""
+    def value_of(name: str | None) -> str | None:
+        if not name:
+            return None
+        known = terms.get(name)
+        return known[1] if known and known[0] == "place" else name
+
+    for name, value, parent in gazetteer.places():
+        if name in terms:
+            continue
+        place = value_of(value)
+        extra[name] = place
+        parents.setdefault(place, value_of(parent))
 
 
 def _add_regions(book, terms, parents) -> None:
