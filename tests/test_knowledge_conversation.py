@@ -155,6 +155,12 @@ def test_changed_place_is_answered_for_the_new_place_and_stored_in_meta(kb_core)
     assert "UK" not in kb_core.store.turns(first["conversation_id"])[-1]["standalone"]
 
 
+def test_names_the_vocabulary_knows_are_never_corrected(kb_core):
+    """"fiverr" was "corrected" to the guides' "five" before the platform could be read."""
+    speller = kb_core.knowledge.asker.parts(kb_core.knowledge.retriever.refresh()).speller
+    assert speller.correct("and fiverr? or peopleperhour in lyon") == "and fiverr? or peopleperhour in lyon"
+
+
 def test_a_city_is_answered_from_its_countrys_guides_with_a_note(kb_core):
     first = kb_core.ask("What is the median ML contract day rate in the UK?", user_id="cv6")
     city = kb_core.ask("what about in manchester?", user_id="cv6", conversation_id=first["conversation_id"])

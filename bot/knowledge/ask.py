@@ -399,6 +399,7 @@ class Asker:
         known = english_words() | (model_words(minilm_dir()) if self.settings.embeddings.provider == "local" else set())
         headings = [f"{m.get('title', '')} {m.get('section', '')} {m.get('tags', '')}" for m in corpus.metas]
         vocab = slots.build(self._rate_book)
+        known = known | vocab.words()  # a platform or a place ("fiverr", "lyon") is never "corrected"
         places, seen = [], set()
         for meta in corpus.metas:
             if meta.get("source") not in seen:

@@ -176,6 +176,10 @@ class Vocabulary:
             add("duration", f"{n} {m.group(2).lower().replace('yr', 'year')}", m.start(), m.end())
         return sorted(found, key=lambda x: x.start)
 
+    def words(self) -> set[str]:
+        """Every word of the names it knows (platforms, places, seniorities ...), in lower case."""
+        return {w for name in (*self.terms, *self.places) for w in re.findall(r"[a-z]+", name.lower())}
+
     def slots(self, text: str) -> dict[str, str]:
         """The first value of each class mentioned in a text."""
         out: dict[str, str] = {}
