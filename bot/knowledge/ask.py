@@ -339,13 +339,16 @@ class Asker:
         changed = set(turn.changed.items())
 
         def keep(sentence: str) -> bool:
-            found = parts.vocab.find(sentence)
-            if _digest(sentence) in shown and not (turn.kind == "elaborate" and _EXPLAINS.search(sentence)) \
-                    and not changed & {(m.cls, m.value) for m in found}:
-                return False  # a follow-up adds to the answer before; "why?" may give its reasons again, and
-                #               a sentence about the detail changed ("and in London?") is its answer again
-            named = {m.value for m in found if m.cls == "place"}
-            return not (places and named and _conflicts(named, places, parts.vocab))
+            found = None  # the sentence's slot mentions, read only when a rule needs them
+            if _digest(sentence) in shown and not (turn.kind == "elaborate" and _EXPLAINS.search(sentence)):
+                found = parts.vocab.find(sentence) if changed else []
+                if not changed & {(m.cls, m.value) for m in found}:
+                    return False  # a follow-up adds to the answer before; "why?" may give its reasons again,
+                    #               and a sentence about the detail changed ("and in London?") is its answer again
+            if not places:
+                return True
+            named = {m.value for m in (parts.vocab.find(sentence) if found is None else found) if m.cls == "place"}
+            return not (named and _conflicts(named, places, parts.vocab))
 
         fresh = _without(hits, keep, self._sentences)
         if not fresh:
