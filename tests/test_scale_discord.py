@@ -20,18 +20,22 @@ def discord_settings(tmp_path, discord_kb_template, redis_server):
     data = tmp_path / "data"
     shutil.copytree(discord_kb_template, data)
     broker, state = redis_server.db_url(2), str(tmp_path / "shared-state.sqlite3")
-    worker = Worker({"MLBOT_SCOPE__BROKER_URL": broker, "MLBOT_STORE__URL": state,
-                     "MLBOT_DATA_DIR": str(tmp_path / "worker"), "HF_HUB_OFFLINE": "1"})
-    try:
-        worker.start()
-    except Exception as exc:
-        worker.stop()
-        pytest.fail(f"could not start mlbot worker: {exc}", pytrace=False)
-    yield load_settings(data_dir=data, overrides={
+    # The settings first: a fixture that failed between starting the worker and its yield left the
+    # worker running after the session.
+    settings = load_settings(data_dir=data, overrides={
         "discord.ask_cooldown_seconds": 0, "discord.scope_cooldown_seconds": 0, "scope.budget_seconds": 3,
         "scope.engine": "celery", "scope.broker_url": broker, "store.url": state,
     })
-    worker.stop()
+    worker = Worker({"MLBOT_SCOPE__BROKER_URL": broker, "MLBOT_STORE__URL": state,
+                     "MLBOT_DATA_DIR": str(tmp_path / "worker"), "HF_HUB_OFFLINE": "1"})
+    try:
+        try:
+            worker.start()
+        except Exception as exc:
+            pytest.fail(f"could not start mlbot worker: {exc}", pytrace=False)
+        yield settings
+    finally:
+        worker.stop()
 
 
 async def test_scope_on_a_celery_worker_through_discord(simcord_env, server):

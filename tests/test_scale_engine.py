@@ -60,12 +60,13 @@ def cluster(redis_server, tmp_path_factory):
     state = str(root / "state.sqlite3")
     worker = Worker(_worker_env(redis_server.url, state, root / "w1"))
     try:
-        worker.start()
-    except Exception as exc:
+        try:
+            worker.start()
+        except Exception as exc:
+            pytest.fail(f"could not start mlbot worker: {exc}", pytrace=False)
+        yield {"redis": redis_server.url, "state": state, "root": root, "worker": worker}
+    finally:
         worker.stop()
-        pytest.fail(f"could not start mlbot worker: {exc}", pytrace=False)
-    yield {"redis": redis_server.url, "state": state, "root": root, "worker": worker}
-    worker.stop()
 
 
 def _celery_core(cluster, tmp_path, **overrides):
