@@ -139,7 +139,9 @@ class Asker:
             detail = f"The guides do not cover {missing.title()}"
             return card, self._decline(name, hits, "coverage", detail=detail), answer_meta
         if missing:
-            notes.append(f"The guides say nothing specific to {missing.title()}; this is what they say in general.")
+            above = self._covering_place(missing, ranked, parts)
+            notes.append(f"The guides say nothing specific to {missing.title()}; this is what they say "
+                         + (f"about {_place_name(above)}." if above else "in general."))
         if turn.kind == "elaborate":
             hits = self._previous_sections(turn, qvec) + [h for h in hits if not self._in_previous(turn, h)]
         result, shown = self._compose(turn, qvec, hits, card, user_id, notes, parts)
@@ -309,6 +311,18 @@ class Asker:
             return place, any(abouts[:k])
         return None, False
 
+    @staticmethod
+    def _covering_place(place: str, ranked: list[Hit], parts: Parts) -> str | None:
+        """The nearest place above `place` (its country, then region) that a candidate guide is about."""
+        vocab = parts.vocab
+        about = {a for h in ranked for a in (vocab.guide_places(h.meta) or ())}
+        above, seen = vocab.parents.get(place), 0
+        while above and seen < 8:
+            if above in about:
+                return above
+            above, seen = vocab.parents.get(above), seen + 1
+        return None
+
     def _previous_sections(self, turn: Turn, qvec: np.ndarray) -> list[Hit]:
         """The chunks of the sections the previous answer came from, closest to the question first."""
         wanted = {tuple(s) for s in turn.previous.get("sources") or []}
@@ -466,6 +480,14 @@ class Asker:
         from bot.knowledge.llm import chat_model
 
         return chat_model(self.settings)
+
+
+def _place_name(place: str) -> str:
+    """A place value as a sentence names it: "the United Kingdom", "Germany", "the EU"."""
+    special = {"united kingdom": "the United Kingdom", "united states": "the United States",
+               "european union": "the European Union", "dach": "the DACH region", "uae": "the UAE",
+               "netherlands": "the Netherlands"}
+    return special.get(place, place.title())
 
 
 def _digest(sentence: str) -> str:
