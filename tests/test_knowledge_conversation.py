@@ -159,6 +159,7 @@ def test_names_the_vocabulary_knows_are_never_corrected(kb_core):
     """"fiverr" was "corrected" to the guides' "five" before the platform could be read."""
     speller = kb_core.knowledge.asker.parts(kb_core.knowledge.retriever.refresh()).speller
     assert speller.correct("and fiverr? or peopleperhour in lyon") == "and fiverr? or peopleperhour in lyon"
+    assert speller.correct("fivrr fees in manchster") == "fiverr fees in manchester"  # and their typos are fixed
 
 
 def test_a_city_is_answered_from_its_countrys_guides_with_a_note(kb_core):

@@ -416,7 +416,8 @@ class Asker:
         known = english_words() | (model_words(minilm_dir()) if self.settings.embeddings.provider == "local" else set())
         headings = [f"{m.get('title', '')} {m.get('section', '')} {m.get('tags', '')}" for m in corpus.metas]
         vocab = slots.build(self._rate_book)
-        known = known | vocab.words()  # a platform or a place ("fiverr", "lyon") is never "corrected"
+        names = vocab.words()  # a platform or a place ("fiverr", "lyon") is never "corrected", and a
+        known = known | names  # misspelling no guide word is close to is corrected to it ("manchster")
         places, seen = [], set()
         for meta in corpus.metas:
             if meta.get("source") not in seen:
@@ -430,7 +431,7 @@ class Asker:
             if source not in details:
                 named = vocab.find(f"{meta.get('title', '')} | {meta.get('tags', '')}")
                 details[source] = {(m.cls, m.value) for m in named if m.cls != "place"}
-        return Parts(corpus.generation, Speller(corpus.texts + headings, known), vocab, places, details)
+        return Parts(corpus.generation, Speller(corpus.texts + headings, known, names=sorted(names)), vocab, places, details)
 
     @lazy
     def _rate_book(self):

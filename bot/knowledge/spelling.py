@@ -41,7 +41,8 @@ _BRITISH = (("ise", "ize"), ("ising", "izing"), ("ised", "ized"), ("isation", "i
 
 
 class Speller:
-    def __init__(self, texts: list[str], known: set[str] | None = None):
+    def __init__(self, texts: list[str], known: set[str] | None = None, *, names: list[str] | None = None):
+        """`names` (platforms, places) are corrected to only when no word of the guides is close enough."""
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(w.lower() for w in _WORD.findall(text))
@@ -57,6 +58,7 @@ class Speller:
                 for d in _deletes(w, 1):
                     self._deletes[d].append(w)
         self._cache: dict[str, str | None] = {}
+        self._names = Speller(names, known) if names else None
 
     def correct(self, text: str) -> str:
         """The text with contractions given their apostrophe and misspelt words replaced (case of the
@@ -110,6 +112,8 @@ class Speller:
                 key = (d, abs(len(cand) - len(word)), -_shared_start(word, cand), -self.counts[cand], cand)
                 if best_key is None or key < best_key:
                     best, best_key = cand, key
+        if best is None and self._names is not None:
+            return self._names._closest(word)
         return best
 
 
