@@ -316,12 +316,7 @@ class Asker:
         """The nearest place above `place` (its country, then region) that a candidate guide is about."""
         vocab = parts.vocab
         about = {a for h in ranked for a in (vocab.guide_places(h.meta) or ())}
-        above, seen = vocab.parents.get(place), 0
-        while above and seen < 8:
-            if above in about:
-                return above
-            above, seen = vocab.parents.get(above), seen + 1
-        return None
+        return next((above for above in vocab.ancestors(place) if above in about), None)
 
     def _previous_sections(self, turn: Turn, qvec: np.ndarray) -> list[Hit]:
         """The chunks of the sections the previous answer came from, closest to the question first."""
@@ -418,20 +413,19 @@ class Asker:
         vocab = slots.build(self._rate_book)
         names = vocab.words()  # a platform or a place ("fiverr", "lyon") is never "corrected", and a
         known = known | names  # misspelling no guide word is close to is corrected to it ("manchster")
-        places, seen = [], set()
-        for meta in corpus.metas:
-            if meta.get("source") not in seen:
-                seen.add(meta.get("source"))
-                about = vocab.guide_places(meta)
-                if about:
-                    places.append(about)
-        details: dict[str, set[tuple[str, str]]] = {}
+        places: list[set[str]] = []
+        details: dict[str, set[tuple[str, str]]] = {}  # per guide: the details its title and tags name
         for meta in corpus.metas:
             source = str(meta.get("source", ""))
-            if source not in details:
-                named = vocab.find(f"{meta.get('title', '')} | {meta.get('tags', '')}")
-                details[source] = {(m.cls, m.value) for m in named if m.cls != "place"}
-        return Parts(corpus.generation, Speller(corpus.texts + headings, known, names=sorted(names)), vocab, places, details)
+            if source in details:
+                continue
+            about = vocab.guide_places(meta)
+            if about:
+                places.append(about)
+            named = vocab.find(f"{meta.get('title', '')} | {meta.get('tags', '')}")
+            details[source] = {(m.cls, m.value) for m in named if m.cls != "place"}
+        speller = Speller(corpus.texts + headings, known, names=sorted(names))
+        return Parts(corpus.generation, speller, vocab, places, details)
 
     @lazy
     def _rate_book(self):

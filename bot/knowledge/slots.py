@@ -187,14 +187,18 @@ class Vocabulary:
             out.setdefault(m.cls, m.value)
         return out
 
+    def ancestors(self, place: str) -> list[str]:
+        """The places above a place, nearest first (its country, then region)."""
+        out: list[str] = []
+        above = self.parents.get(place)
+        while above and above != place and above not in out and len(out) < 8:
+            out.append(above)
+            above = self.parents.get(above)
+        return out
+
     def lineage(self, place: str) -> set[str]:
         """A place and every place above it (city, country, region)."""
-        out, seen = set(), 0
-        while place and place not in out and seen < 8:
-            out.add(place)
-            place = self.parents.get(place)
-            seen += 1
-        return out
+        return {place, *self.ancestors(place)} if place else set()
 
     def related(self, a: str, b: str) -> bool:
         return a in self.lineage(b) or b in self.lineage(a)

@@ -31,8 +31,7 @@ _CONTRACTIONS = {w.replace("'", ""): w for w in (
     "don't", "can't", "won't", "doesn't", "didn't", "isn't", "aren't", "wasn't", "weren't", "haven't",
     "hasn't", "hadn't", "shouldn't", "wouldn't", "couldn't", "mustn't", "needn't", "what's", "that's",
     "who's", "where's", "there's", "here's", "how's", "when's", "why's", "they're", "you're", "i'm",
-    "i've", "you've", "we've", "they've", "it'll", "you'll", "they'll", "i'd", "you'd", "they'd")
-    if w.replace("'", "") not in ("id",)}
+    "i've", "you've", "we've", "they've", "it'll", "you'll", "they'll", "you'd", "they'd")}
 _CONTRACTED = re.compile(r"\b(" + "|".join(sorted(_CONTRACTIONS, key=len, reverse=True)) + r")\b", re.I)
 _SUFFIXES = ("ing", "ed", "es", "s", "d", "ly", "er", "ers")
 _PREFIXES = ("re", "pre", "un", "non", "co", "sub", "over", "under", "mis", "multi", "post", "self", "de")
