@@ -143,6 +143,7 @@ class Compose(_Section):
     duplicate_words: float = Field(0.7, ge=0, le=1)
     max_list_chars: int = Field(700, ge=100, le=3000)
     chunks: int = Field(4, ge=1, le=20)
+    whole_sections: int = Field(0, ge=0, le=20)
 
 
 class Sentences(_Section):

@@ -30,17 +30,19 @@ from calibrate_retrieval import prepared  # noqa: E402
 from bot.app import Core  # noqa: E402
 from bot.config import Compose, load_settings  # noqa: E402
 from bot.knowledge.compose import compose, extract, footer  # noqa: E402
+from bot.knowledge.retrieve import whole_sections  # noqa: E402
 
 # `sem` stays 0 in the default grid: embedding every candidate sentence costs most of an answer's time
 # (about 1 s for 15 sentences on a busy 2-core machine) against a 100 ms goal, and gains little (see
 # the `full` grid, which weighs it).
 GRIDS = {
     "small": {"sem": [0.0], "lex": [0.3, 0.6], "lead": [0.1], "prior": [1.5, 2.0], "support": [0.6],
-              "other": [0.9, 0.95], "same_guide": [0.5, 0.7, 0.9], "same_guide_max": [1, 2], "duplicate_words": [0.7]},
+              "other": [0.9, 0.95], "same_guide": [0.5, 0.7, 0.9], "same_guide_max": [1, 2], "duplicate_words": [0.7],
+              "whole_sections": [0, 1]},
     "full": {"sem": [0.0, 0.55], "lex": [0.3, 0.45, 0.6], "lead": [0.05, 0.1, 0.2], "prior": [1.0, 1.5, 2.0],
              "support": [0.5, 0.6, 0.7], "other": [0.85, 0.9, 0.95], "lead_share": [0.7, 0.85],
              "other_gain": [0.0, 0.3], "other_max": [1, 2], "same_guide": [0.5, 0.7, 0.9], "same_guide_max": [1, 2],
-             "duplicate_words": [0.5, 0.7]},
+             "duplicate_words": [0.5, 0.7], "whole_sections": [0, 1, 4]},
 }
 
 
@@ -49,9 +51,15 @@ def contexts(core: Core, items: list[dict]) -> list[dict]:
     places and the sentence rerank, as in `ask`), the card and the question vector."""
     asker = core.knowledge.asker
     out = []
-    for item, turn, qvec, route, parts in prepared(asker, items):
-        _, hits, _ = asker._retrieve(turn, qvec, route.skill, parts, route)
-        out.append({"item": {**item, "question": turn.standalone}, "qvec": qvec, "card": route.skill, "hits": hits})
+    saved = asker.settings  # the passages as retrieved: each setting reads its own `whole_sections`
+    asker.settings = saved.model_copy(update={"compose": saved.compose.model_copy(update={"whole_sections": 0})})
+    try:
+        for item, turn, qvec, route, parts in prepared(asker, items):
+            _, hits, _ = asker._retrieve(turn, qvec, route.skill, parts, route)
+            out.append({"item": {**item, "question": turn.standalone}, "qvec": qvec, "card": route.skill,
+                        "hits": hits})
+    finally:
+        asker.settings = saved
     return out
 
 
@@ -60,10 +68,11 @@ def answers(core: Core, ctxs: list[dict], weights: Compose) -> list[dict]:
     bm25 = kb.retriever.corpus().bm25
     rows = []
     for c in ctxs:
-        tail = footer(c["card"], c["hits"])
-        picked = extract(c["item"]["question"], c["qvec"], c["hits"], kb.sentence_vectors, bm25,
+        hits = whole_sections(c["hits"], kb.retriever.corpus(), weights.whole_sections)
+        tail = footer(c["card"], hits)
+        picked = extract(c["item"]["question"], c["qvec"], hits, kb.sentence_vectors, bm25,
                          max_sentences=cfg.max_sentences, max_chars=cfg.max_chars - len(tail) - 20, weights=weights)
-        body, cited = compose(picked, c["hits"])
+        body, cited = compose(picked, hits)
         result = {"answer": body + tail, "sources": [h.source_dict() for h in cited], "declined": not picked}
         rows.append(label_answer(result, c["item"]))
     return rows

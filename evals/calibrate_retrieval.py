@@ -47,7 +47,7 @@ def prepared(asker, items: list[dict]) -> list[tuple]:
     parts = asker.parts(asker.kb.retriever.refresh())
     out = []
     for item in items:
-        turn = conversation.interpret(parts.speller.correct(item["question"]), [], parts.vocab)
+        turn = conversation.interpret(parts.read(item["question"]), [], parts.vocab)
         qvec = asker._query_vector(turn)
         out.append((item, turn, qvec, asker.kb.router.route(qvec), parts))
     return out

@@ -165,6 +165,45 @@ def test_a_sentence_giving_only_figures_the_answer_gave_is_left_out():
     assert texts[1].startswith("New freelancers bill about 50%")
 
 
+
+def test_a_sentence_that_points_back_comes_with_the_one_it_points_to():
+    """"The same survey ..." is the sentence the question's words pick, but it says little on its own:
+    the answer takes the sentence it points back to instead."""
+    question = "how long does data visualisation take"
+    lead = "Data preparation is the largest single block of work in most ML projects."
+    survey = ("A 2020 survey of about 2,400 data scientists put data preparation at about 45% of the working week. "
+              "The same survey put data visualisation at about 21% of the time it takes.")
+    hits = [_passage("m/a.md", "A > Time", lead, 1.0), _passage("m/a.md", "A > Survey", survey, 0.9)]
+    bm25 = BM25([words(h.text) for h in hits])
+    picked = extract(question, None, hits, None, bm25, max_sentences=7, max_chars=1800,
+                     weights=Compose(sem=0.0, lex=0.6, prior=2.0, lead=0.1, same_guide=0.3, same_guide_max=1))
+    texts = [p.text for p in picked]
+    assert texts[-1].startswith("A 2020 survey"), texts
+    assert not any(t.startswith("The same survey") for t in texts), texts
+
+
+def test_the_lead_section_is_read_whole_when_it_spans_chunks(tmp_path):
+    """A section whose opening answer became a chunk of its own: with `compose.whole_sections` the
+    answer reads the rest of the section too (the second chunk is never retrieved on its own)."""
+    from bot.knowledge.retrieve import Corpus, whole_sections
+
+    metas = [{"source": "c/a.md", "section": "A > Bad news", "position": 0},
+             {"source": "c/a.md", "section": "A > Bad news", "position": 1},
+             {"source": "c/a.md", "section": "A > Updates", "position": 2}]
+    texts = ["Tell the client bad news as soon as you are sure.",
+             "you are sure. Offer options such as stopping after the feasibility report.",
+             "Send a short weekly update."]
+    corpus = Corpus(ids=["0", "1", "2"], texts=texts, metas=metas, vectors=None, headings=None,
+                    bm25=BM25([words(t) for t in texts]), tokens=[set(words(t)) for t in texts], generation="g",
+                    opens={0, 2}, sections={("c/a.md", "A > Bad news"): [0, 1], ("c/a.md", "A > Updates"): [2]})
+    hits = [Hit(id=str(i), text=texts[i], meta=metas[i], score=1.0 - i / 10, dense=0.5, lexical=0.5) for i in (0, 2, 1)]
+    read = whole_sections(hits, corpus, 1)
+    assert [h.id for h in read] == ["0", "2"]  # the later chunk of the section read whole is not read twice
+    assert read[0].text.endswith("Offer options such as stopping after the feasibility report.")
+    assert read[0].text.count("you are sure.") == 1  # the splitter's overlap is not repeated
+    assert whole_sections(hits, corpus, 0) == hits
+
+
 # Library docs and a template without front matter, beside the shipped guides -------------------
 
 LIBRARY = ROOT / "tests" / "data" / "library"

@@ -23,10 +23,11 @@ import numpy as np
 
 from bot.errors import ConfigError, InputError
 from bot.knowledge import conversation, decide, slots
+from bot.knowledge.acronyms import Acronyms
 from bot.knowledge.compose import compose, extract, footer
 from bot.knowledge.conversation import Turn
 from bot.knowledge.embeddings import encode
-from bot.knowledge.retrieve import Hit
+from bot.knowledge.retrieve import Hit, whole_sections
 from bot.knowledge.sentences import chunk_sentences
 from bot.knowledge.spelling import Speller, english_words, model_words
 from bot.lazy import lazy
@@ -53,6 +54,12 @@ class Parts:
     guide_places: list[set[str]]  # the places of every guide that is about places
     guide_details: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # source -> details its
     #                                                  title and tags name (("seniority", "senior"), ...)
+    acronyms: Acronyms | None = None  # the acronyms the guides spell out ("SOW" -> "statement of work")
+
+    def read(self, question: str) -> str:
+        """The question as the pipeline reads it: typos corrected, the guides' acronyms spelt out."""
+        text = self.speller.correct(question)
+        return self.acronyms.expand(text) if self.acronyms else text
 
 
 class Asker:
@@ -74,7 +81,7 @@ class Asker:
         # missing index or one built with another model is a clear error first
         parts = self.parts(corpus)
         history = kb.store.turns(conversation_id, self.settings.conversations.max_turns) if conversation_id else []
-        turn = conversation.interpret(parts.speller.correct(question), history, parts.vocab)
+        turn = conversation.interpret(parts.read(question), history, parts.vocab)
         gap = self._remit_gap(turn) if not skill and turn.kind in ("standalone", "context") else None
         refers_back = turn.follow_up and turn.own_words < self.settings.decline.follow_up_subject_words
         if gap is not None and decide.outside_remit(self.settings, gap, follow_up=refers_back):
@@ -164,7 +171,7 @@ class Asker:
         """The measures the decline decisions use, for a question on its own (evals/calibrate_ask.py)."""
         self._new_question()
         parts = self.parts(self.kb.retriever.refresh())
-        turn = conversation.interpret(parts.speller.correct(question), [], parts.vocab)
+        turn = conversation.interpret(parts.read(question), [], parts.vocab)
         qvec = self._query_vector(turn)
         route = self.kb.router.route(qvec)
         ranked, hits, ev = self._retrieve(turn, qvec, route.skill, parts)
@@ -230,8 +237,11 @@ class Asker:
         # reads the reranked one (which passage answers it), unless a changed detail decided the order.
         hits = fused if turn.changed else self._rerank(fused, qvec)
         route = route or kb.router.route(qvec)
-        unknown = decide.unknown_share(turn.search_text, kb.retriever.corpus().bm25.postings)
-        return ranked, hits, decide.evidence(fused, route, unknown, self._best_sentence(fused, qvec))
+        corpus = kb.retriever.corpus()
+        unknown = decide.unknown_share(turn.search_text, corpus.bm25.postings)
+        ev = decide.evidence(fused, route, unknown, self._best_sentence(fused, qvec))
+        # The answer reads the top passages' whole sections (`compose.whole_sections`).
+        return ranked, whole_sections(hits, corpus, self.settings.compose.whole_sections), ev
 
     def _prefer_previous(self, hits: list[Hit], turn: Turn) -> list[Hit]:
         """Passages of the guides the previous answer cited gain `conversations.previous_guide_boost`."""
@@ -425,7 +435,7 @@ class Asker:
             named = vocab.find(f"{meta.get('title', '')} | {meta.get('tags', '')}")
             details[source] = {(m.cls, m.value) for m in named if m.cls != "place"}
         speller = Speller(corpus.texts + headings, known, names=sorted(names))
-        return Parts(corpus.generation, speller, vocab, places, details)
+        return Parts(corpus.generation, speller, vocab, places, details, Acronyms.from_texts(corpus.texts, known))
 
     @lazy
     def _rate_book(self):

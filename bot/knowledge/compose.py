@@ -8,7 +8,8 @@ embedding the sentences is most of an answer's time). The best sentence names th
 that section's opening sentence leads when it is close to the best (guides open each section with
 its direct answer), its other relevant sentences follow, another section of the same guide joins with
 a sentence relevant enough (`same_guide`), and another guide's section only with a sentence nearly as
-relevant as the lead (`other`), one per section. Sentences about the guide itself, list
+relevant as the lead (`other`), one per section. A sentence that points back ("The same survey ...") is
+taken as the sentence before it, which it needs. Sentences about the guide itself, list
 lead-ins without their items and repeats (the same content words, or a figure another section
 already gave) are never chosen. Weights live in `config.yaml` (`compose`), calibrated by
 `evals/calibrate_compose.py`.
@@ -250,6 +251,27 @@ class _Picked:
         return any(self.figures.get(f, section) != section for f in stated)
 
 
+# A sentence that points back ("The same survey ...", "This means ...") says little without the one before.
+_ANAPHOR = re.compile(r"^(the same|this|these|that|those|it|its|they|their|such|both)\b", re.I)
+
+
+def _antecedents_first(ranked: list[int], scored: _Scored, picked: _Picked) -> list[tuple[int, int]]:
+    """(candidate, sentence to take) in the candidates' order: a sentence that points back is taken as
+    the one it points back to (the sentence before it in its passage, at the candidate's relevance),
+    unless that one is in the answer already."""
+    index = {(s.hit, s.pos): i for i, s in enumerate(scored.sentences)}
+    out: list[tuple[int, int]] = []
+    seen = set(picked.order)
+    for i in ranked:
+        s = scored.sentences[i]
+        j = index.get((s.hit, s.pos - 1)) if _ANAPHOR.match(s.text) else None
+        k = j if j is not None and j not in seen else i
+        if k not in seen:
+            out.append((i, k))
+            seen.add(k)
+    return out
+
+
 def extract(question: str, question_vector: np.ndarray, hits: list[Hit], vectors: SentenceVectors, bm25: BM25,
             *, max_sentences: int, max_chars: int, weights: Compose | None = None) -> list[Sentence]:
     """Pick the sentences that answer the question: the lead, then its section, then other sections."""
@@ -265,27 +287,27 @@ def extract(question: str, question_vector: np.ndarray, hits: list[Hit], vectors
     total = sum(idf.values()) or 1.0
     picked = _Picked(scored, qwords, max_chars, w.duplicate_words)
     picked.take(lead)
-    ranked = [int(i) for i in np.argsort(-rel) if int(i) != lead]
+    ranked = _antecedents_first([int(i) for i in np.argsort(-rel) if int(i) != lead], scored, picked)
     # Supporting sentences from the lead's section, best first, while they stay relevant.
-    for i in (i for i in ranked if scored.section[i] == home):
+    for i, take in ((i, k) for i, k in ranked if scored.section[i] == home):
         if len(picked.order) >= max_sentences or rel[i] < w.support * rel[lead]:
             break
-        if not picked.repeats(i, w.duplicate) and not picked.take(i):
+        if not picked.repeats(take, w.duplicate) and not picked.take(take):
             break
     # Another guide's section only with a sentence nearly as relevant as the lead (`other`; covering
     # question words the answer has not covered yet counts in its favour), at most `other_max` from each.
     # Another section of the lead's own guide (the same subject, often the rest of the answer) joins at
     # `same_guide` of the lead's relevance, at most `same_guide_max` from each.
-    for i in (i for i in ranked if scored.section[i] != home):
+    for i, take in ((i, k) for i, k in ranked if scored.section[i] != home):
         if len(picked.order) >= max_sentences:
             break
         gain = sum(idf[t] for t in (scored.words[i] & qwords) - picked.covered) / total
         kin = scored.section[i][0] == home[0]
         share, most = (w.same_guide, w.same_guide_max) if kin else (w.other, w.other_max)
         if rel[i] + w.other_gain * gain < share * rel[lead] or picked.per_section.get(scored.section[i], 0) >= \
-                most or picked.repeats(i, w.duplicate):
+                most or picked.repeats(take, w.duplicate):
             continue
-        if not picked.take(i):
+        if not picked.take(take):
             break
     first, rest = picked.order[0], picked.order[1:]
     rest.sort(key=lambda i: (scored.section[i] != home, scored.sentences[i].hit, scored.sentences[i].pos))

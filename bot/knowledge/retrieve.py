@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,7 @@ class Corpus:
     opens: set[int] = field(default_factory=set)  # chunks that open their section
     names: dict[str, list[int]] = field(default_factory=dict)  # exact identifier -> chunks that name it
     topics: list[str] = field(default_factory=list)  # each chunk's topic: its guide's, else the nearest one
+    sections: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (guide, section) -> its chunks
     overviews: set[int] = field(default_factory=set)  # chunks of a guide's untitled opening, when it has sections
 
 
@@ -130,7 +131,7 @@ class Retriever:
                         tokens=[set(d) for d in docs], generation=generation,
                         position={cid: i for i, cid in enumerate(ids)}, opens=_section_openers(metas),
                         names=_name_index(texts, metas), topics=_topics(metas, vectors),
-                        overviews=_overviews(metas))
+                        overviews=_overviews(metas), sections=_sections(metas))
         log.info("corpus loaded chunks=%d from=%s seconds=%.2f", len(ids), source, time.monotonic() - started)
         return corpus
 
@@ -269,6 +270,48 @@ class Retriever:
         total = sum(bm25.idf_of(w) for w in qset)
         found = sum(bm25.idf_of(w) for w in qset if w in doc)
         return found / total if total else 0.0
+
+
+def _sections(metas: list[dict[str, Any]]) -> dict[tuple[str, str], list[int]]:
+    """The chunks of each (guide, section), in reading order."""
+    out: dict[tuple[str, str], list[int]] = {}
+    for i, m in enumerate(metas):
+        out.setdefault((str(m.get("source", "")), str(m.get("section", ""))), []).append(i)
+    for chunks in out.values():
+        chunks.sort(key=lambda i: int(metas[i].get("position", 0) or 0))
+    return out
+
+
+def _joined(texts: list[str]) -> str:
+    """Consecutive chunks of one section as one text, without the overlap the splitter repeats."""
+    out = texts[0]
+    for text in texts[1:]:
+        shared = next((n for n in range(min(len(out), len(text)), 0, -1) if out.endswith(text[:n])), 0)
+        out = out.rstrip() + "\n\n" + text[shared:].lstrip()
+    return out
+
+
+def whole_sections(hits: list[Hit], corpus: Corpus, n: int) -> list[Hit]:
+    """The first `n` passages each read as their whole section (a section longer than a chunk, or one
+    whose opening answer was split off into a chunk of its own, is still one answer); a later passage of
+    a section already read whole is dropped."""
+    if n <= 0 or not corpus.sections:
+        return hits
+    out: list[Hit] = []
+    whole: set[tuple[str, str]] = set()
+    for hit in hits:
+        key = (str(hit.meta.get("source", "")), hit.section)
+        if key in whole:
+            continue
+        chunks = corpus.sections.get(key, [])
+        if len(whole) < n and len(chunks) > 1:
+            whole.add(key)
+            hit = replace(hit, text=_joined([corpus.texts[i] for i in chunks]),
+                          opens_section=hit.opens_section or chunks[0] in corpus.opens)
+        elif len(whole) < n:
+            whole.add(key)
+        out.append(hit)
+    return out
 
 
 def _section_openers(metas: list[dict[str, Any]]) -> set[int]:

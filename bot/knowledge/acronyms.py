@@ -1,0 +1,74 @@
+"""Acronyms the guides define, spelt out in a question: "what goes in an SOW" also reads "statement of work".
+
+A guide defines an acronym the usual way, "statement of work (SOW)": the words before the bracket
+whose initials spell it (small words such as "of" and "and" may be skipped). A question that uses
+the acronym gets the long form after it, so retrieval (words and meaning) finds the passage that
+spells it out as well as the one that abbreviates it. Typed in lower case ("nda", "sow"), an acronym
+is spelt out only when it is not also an ordinary English word ("sow", "us" stay as they are).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+_DEFINED = re.compile(r"((?:[A-Za-z][A-Za-z'-]*[\s-]+){1,8})\(([A-Z][A-Za-z&]{1,7})\)")
+_SMALL = frozenset(["of", "and", "the", "for", "a", "an", "in", "on", "to", "&"])
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z&]*")
+
+
+def _spells(words: list[str], acronym: str) -> str | None:
+    """The shortest run of words ending at the bracket whose initials spell the acronym, else None."""
+    letters = [c.lower() for c in acronym if c.isalpha() and (c.isupper() or acronym.islower())]
+    if len(letters) < 2:
+        return None
+    for start in range(len(words) - 1, -1, -1):
+        run = words[start:]
+        every = [w[0].lower() for w in run]
+        initials = [w[0].lower() for w in run if w.lower() not in _SMALL]
+        if letters in (every, initials) and run[0].lower() not in _SMALL:
+            return " ".join(run)
+        if len(initials) > len(letters):
+            return None
+    return None
+
+
+class Acronyms:
+    def __init__(self, long_forms: dict[str, str], english: frozenset[str] | set[str] = frozenset()):
+        self.long = long_forms  # "SOW" -> "statement of work"
+        self._lower = {a.lower(): a for a in long_forms if a.lower() not in english}
+
+    @classmethod
+    def from_texts(cls, texts: list[str], english: frozenset[str] | set[str] = frozenset()) -> Acronyms:
+        seen: dict[str, Counter] = {}
+        for text in texts:
+            for m in _DEFINED.finditer(text):
+                acronym = m.group(2)
+                long_form = _spells(re.split(r"[\s-]+", m.group(1).strip()), acronym)
+                if long_form:
+                    seen.setdefault(acronym, Counter())[long_form.lower()] += 1
+        # Spelt out only when the guides spell it out at least as often as they abbreviate it: "ML",
+        # abbreviated everywhere, already finds its passages.
+        joined = re.sub(r"[\s-]+", " ", " ".join(texts)).lower()
+        long_forms = {}
+        for acronym, counts in seen.items():
+            long_form = counts.most_common(1)[0][0]
+            if joined.count(long_form) >= len(re.findall(rf"(?<![\w&]){re.escape(acronym)}(?![\w&])", " ".join(texts))):
+                long_forms[acronym] = long_form
+        return cls(long_forms, english)
+
+    def expand(self, text: str) -> str:
+        """The text with each acronym the guides define followed by its long form (once each), unless
+        the long form is in the text already."""
+        low = text.lower()
+        done: set[str] = set()
+
+        def spell(m: re.Match) -> str:
+            token = m.group(0)
+            acronym = token if token in self.long else self._lower.get(token if token.islower() else "")
+            if not acronym or acronym in done or self.long[acronym] in low:
+                return token
+            done.add(acronym)
+            return f"{token} ({self.long[acronym]})"
+
+        return _TOKEN.sub(spell, text)
