@@ -45,6 +45,20 @@ def test_slot_values_come_from_the_rate_cards_and_the_table(vocab):
     assert vocab.related("germany", "dach") and not vocab.related("france", "dach")
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("different cv scores than my report, what did i mess up?", set()),  # cross-validation
+    ("how do i show my skills on my CV", set()),  # a résumé
+    ("a lead went silent after our call", set()),  # a sales lead
+    ("client keeps adding features mid project", set()),
+    ("day rate for a senior CV engineer", {("seniority", "senior"), ("specialty", "cv")}),
+    ("what do lead data scientists charge", {("seniority", "lead")}),
+    ("mid-level ML contractor in london", {("seniority", "mid")}),
+])
+def test_a_name_that_is_often_something_else_is_a_detail_only_before_a_role(vocab, text, expected):
+    found = {(m.cls, m.value) for m in vocab.find(text) if m.cls in ("seniority", "specialty")}
+    assert found == expected
+
+
 def test_every_country_and_large_city_is_a_place_under_its_country(vocab):
     """The gazetteer: "and in kenya?" changes the place (it was read as a new question about the UK and
     answered with UK figures); a city sits under its country; common words that are also city names are

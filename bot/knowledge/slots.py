@@ -106,6 +106,21 @@ CLIENT = {"new client": ("new client", "first-time client", "first time client",
           "non-technical": ("non technical", "non-technical", "nontechnical", "non tech", "non-tech", "business people",
                             "exec", "execs", "executive", "executives", "ceo", "board"),
           "technical": ("technical", "engineers", "data team", "tech team", "technical team", "developers")}
+# Names that alone are as often something else ("cv scores", "my CV", "a lead went silent", "mid project"):
+# they name a seniority or specialty only before a role or a kind of work ("cv engineer", "lead data scientist").
+_PEOPLE = ("engineer", "developer", "dev", "data scientist", "scientist", "ml engineer", "consultant", "contractor",
+           "freelancer", "specialist", "analyst", "architect", "role", "position", "level")
+_WORK = ("work", "project", "contract", "rate", "day rate", "skill", "job", "gig", "model")
+_AMBIGUOUS = {"cv": _PEOPLE + _WORK, "lead": _PEOPLE, "mid": _PEOPLE}
+_QUALIFIED = re.compile(r"(?<![\w-])(" + "|".join(_AMBIGUOUS) + r")(?=[ -](\w+(?: \w+)?))", re.I)
+
+
+def _qualified(name: str, after: str) -> bool:
+    """Do the one or two words after an ambiguous name make it a role ("lead data scientists")?"""
+    following = after.lower().split(" ")
+    return any(" ".join(following[:n]).removesuffix("s") in _AMBIGUOUS[name.lower()] for n in (1, 2))
+
+
 _NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|twenty-four|a|an"
 _WORDS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 _DURATION = re.compile(rf"\b(\d{{1,3}}|{_NUMBER_WORDS})[- ]?(week|month|year|yr)s?(?:[- ]long)?\b", re.I)
@@ -134,7 +149,7 @@ class Vocabulary:
     _starts: dict[str, int] = field(default_factory=dict)  # a name's first word -> the most words of its names
 
     def __post_init__(self):
-        phrases = sorted(self.terms, key=len, reverse=True)
+        phrases = sorted((t for t in self.terms if t not in _AMBIGUOUS), key=len, reverse=True)
         body = "|".join(re.escape(p) for p in phrases) or "(?!x)x"
         self._pattern = re.compile(rf"(?<![\w-])({body})(?![\w-])", re.I)
         for name in self.places:
@@ -155,6 +170,11 @@ class Vocabulary:
         for m in self._pattern.finditer(text):
             cls, value = self.terms[m.group(1).lower()]
             add(cls, value, m.start(1), m.end(1))
+        for m in _QUALIFIED.finditer(text):
+            name = m.group(1).lower()
+            if name in self.terms and _qualified(name, m.group(2)):
+                cls, value = self.terms[name]
+                add(cls, value, m.start(1), m.end(1))
         if self.places:
             tokens = list(_WORDS.finditer(text))
             folded = [w.lower() if w.isascii() else gazetteer.fold(w) for w in (t.group(0) for t in tokens)]
