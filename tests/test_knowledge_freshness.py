@@ -54,6 +54,26 @@ def test_add_edit_and_remove_reach_the_next_answer_in_the_same_process(tmp_path)
     assert served(core) == core.knowledge.index.count()
 
 
+def test_a_front_matter_edit_reaches_the_passages_whose_text_did_not_change(tmp_path):
+    """Tags, topic, jurisdiction and date live in each chunk's metadata: an edit to them alone (the chunk
+    text and its id unchanged) reaches the served passages, and a section moved down keeps its order."""
+    src = tmp_path / "guides"
+    src.mkdir()
+    (src / "kappa.md").write_text(KAPPA, encoding="utf-8")
+    core = make_core(tmp_path / "data")
+    core.ingest([src])
+    edited = KAPPA.replace("topic: methodology\n", "topic: delivery\ntags: [labelling, kappa]\njurisdiction: any\n")
+    edited = edited.replace("## Measuring", "## Before labelling\n\nWrite the annotation guideline first.\n\n## Measuring")
+    (src / "kappa.md").write_text(edited, encoding="utf-8")
+    result = core.ingest([src])
+    assert result["updated"] == 1
+    corpus = core.knowledge.retriever.refresh()
+    metas = {corpus.texts[i][:20]: m for i, m in enumerate(corpus.metas)}
+    kept = metas["Cohen's kappa measur"]
+    assert kept["topic"] == "delivery" and kept["tags"] == "labelling, kappa" and kept["jurisdiction"] == "any"
+    assert kept["position"] > metas["Write the annotation"]["position"]
+
+
 def test_a_change_made_by_another_process_is_seen_after_a_restart(tmp_path):
     src = tmp_path / "guides"
     src.mkdir()

@@ -263,6 +263,13 @@ class GuideIndex:
         self._touch()
         self.chunks(create=True).upsert(ids=ids, embeddings=vectors, documents=documents, metadatas=metadatas)
 
+    def update_metas(self, ids: list[str], metadatas: list[dict]) -> None:
+        """New metadata for chunks already in the index (their text and vectors stay)."""
+        self._touch()
+        col = self.chunks(create=True)
+        for start in range(0, len(ids), 500):
+            col.update(ids=ids[start : start + 500], metadatas=metadatas[start : start + 500])
+
     def delete_chunks(self, ids: list[str]) -> None:
         self._touch()
         col = self.chunks(create=True)

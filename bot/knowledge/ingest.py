@@ -145,6 +145,7 @@ class Ingestor:
         # Register first (incomplete), then write chunks, then mark complete: an interrupted run
         # leaves a usable index and the next run finishes the incomplete guides.
         to_embed: list[tuple[str, Chunk, dict[str, Any]]] = []
+        to_refresh: list[tuple[str, Chunk, dict[str, Any]]] = []  # kept chunks of a changed guide: new metadata
         referenced = {cid for src, rec in registry.items() for cid in rec["chunk_ids"]
                       if src not in {p[0] for p in plans}}
         all_new_ids = list(dict.fromkeys(c.id for _, _, chunks in plans for c in chunks))
@@ -156,12 +157,18 @@ class Ingestor:
             stale = old_ids - set(new_ids) - referenced
             if stale:
                 self.index.delete_chunks(sorted(stale))
+            shared = set(referenced)  # chunks another guide has too keep that guide's metadata
             referenced.update(new_ids)
             for c in chunks:
                 if c.id not in present:
                     present.add(c.id)
                     to_embed.append((source, c, record))
+                elif c.id not in shared:
+                    to_refresh.append((source, c, record))
         self._embed_and_store(to_embed, progress)
+        if to_refresh:  # the guide's tags, topic, jurisdiction, date or a chunk's position changed, not its text
+            self.index.update_metas([c.id for _, c, _ in to_refresh],
+                                    [_chunk_meta(source, c, record) for source, c, record in to_refresh])
         for source, record, chunks in plans:
             record = {k: v for k, v in record.items() if k != "is_new"} | {"complete": True}
             self.index.put_guide(source, record, [c.id for c in chunks])
