@@ -32,3 +32,11 @@ def test_acronyms_the_guides_mostly_abbreviate_or_ordinary_words_stay():
 def test_a_bracket_whose_initials_do_not_spell_it_defines_nothing():
     acronyms = Acronyms.from_texts(["We met the client (ACME) on Monday.", "a data set (SOW) here"])
     assert acronyms.long == {}
+
+
+def test_an_acronym_the_question_spells_out_itself_is_read_as_its_words():
+    acronyms = Acronyms.from_texts(GUIDES)
+    assert acronyms.expand("they call it 'work made for hire'. can old code even be WMFH?") == \
+        "they call it 'work made for hire'. can old code even be WMFH (work made for hire)?"
+    assert acronyms.expand("I NEED HELP NOW with my rate") == "I NEED HELP NOW with my rate"  # shouting
+    assert acronyms.expand("SOW or statement of work?") == "SOW or statement of work?"

@@ -59,12 +59,17 @@ class Acronyms:
 
     def expand(self, text: str) -> str:
         """The text with each acronym the guides define followed by its long form (once each), unless
-        the long form is in the text already."""
+        the long form is in the text already; an acronym in capitals that the text itself spells out
+        ("... as 'work made for hire'. can old code be WMFH?") is read as that phrase too."""
         low = text.lower()
         done: set[str] = set()
+        own = _spelt_in(text)
 
         def spell(m: re.Match) -> str:
             token = m.group(0)
+            if token in own and token not in done and token not in self.long:
+                done.add(token)
+                return f"{token} ({own[token]})"
             acronym = token if token in self.long else self._lower.get(token if token.islower() else "")
             if not acronym or acronym in done or self.long[acronym] in low:
                 return token
@@ -72,3 +77,20 @@ class Acronyms:
             return f"{token} ({self.long[acronym]})"
 
         return _TOKEN.sub(spell, text)
+
+
+def _spelt_in(text: str) -> dict[str, str]:
+    """Acronyms in capitals (three letters or more) whose letters are the initials of a run of the
+    text's own words: acronym -> that run, as written."""
+    words = [w.strip("'-") for w in re.findall(r"[A-Za-z][A-Za-z'-]*", text)]
+    out: dict[str, str] = {}
+    for token in {t for t in words if t.isupper() and 3 <= len(t) <= 6 and t.isalpha()}:
+        n = len(token)
+        for start in range(len(words)):
+            found = next((words[start:end] for end in range(start + n, min(len(words), start + 2 * n) + 1)
+                          if words[end - 1].lower() not in _SMALL and token not in words[start:end]
+                          and _spells(words[start:end], token) == " ".join(words[start:end])), None)
+            if found:
+                out[token] = " ".join(found)
+                break
+    return out

@@ -48,9 +48,11 @@ class Evidence:
         return {k: round(v, 4) for k, v in asdict(self).items()}
 
 
-# Chat words and contractions say nothing about the subject, so they never count as unknown.
+# Chat words, contractions and the words of asking ("any tips?") say nothing about the subject, so they
+# never count as unknown.
 _CHAT = frozenset(words("btw tbh imo lol pls plz thx ty cheers mate guys folks quick q qq honestly basically "
-                        "literally anyway cool yeah yep nope hmm ah oh wow sure dunno gonna wanna kinda sorta"))
+                        "literally anyway cool yeah yep nope hmm ah oh wow sure dunno gonna wanna kinda sorta "
+                        "tips tip advice pointers suggestions ideas thoughts"))
 
 
 def unknown_share(question: str, vocabulary) -> float:
