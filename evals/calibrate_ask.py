@@ -98,12 +98,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(rows)} development questions: {n['answer']} answerable, {n['remit']} outside the remit, "
           f"{n['coverage']} in the remit but not covered")
 
-    # 1. Remit margin.
-    answer_gaps = [r["gap"] for r in rows if r["label"] == "answer"]
-    margin = midpoint_above(answer_gaps, [r["gap"] for r in rows if r["label"] != "answer"])
+    # 1. Remit margin, on the questions and on the conversation turns with a subject of their own (a
+    # line in a thread is checked against the decline cards the same way).
+    spoken = [t for t in follow_ups(core, args.dev, every=True) if t["own_gap"] is not None]
+    pool = [*({"id": r["id"], "label": r["label"], "gap": r["gap"]} for r in rows),
+            *({"id": t["id"], "label": t["label"], "gap": t["own_gap"]} for t in spoken)]
+    answer_gaps = [r["gap"] for r in pool if r["label"] == "answer"]
+    margin = midpoint_above(answer_gaps, [r["gap"] for r in pool if r["label"] != "answer"])
     caught = [r for r in rows if r["label"] == "remit" and r["gap"] > margin]
-    worst = max((r for r in rows if r["label"] == "answer"), key=lambda r: r["gap"])
-    print(f"\n1. remit_margin = {margin:.3f}: the closest answerable question to a decline card is {worst['id']} "
+    worst = max((r for r in pool if r["label"] == "answer"), key=lambda r: r["gap"])
+    print(f"\n1. remit_margin = {margin:.3f} on {len(rows)} questions and {len(spoken)} conversation turns with "
+          f"their own subject: the closest answerable line to a decline card is {worst['id']} "
           f"(gap {worst['gap']:.3f}); {len(caught)} of {n['remit']} outside-remit questions are past the margin.")
 
     # 2. Evidence weights and threshold, on what the remit margin lets through.
@@ -179,8 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def follow_ups(core, dev: Path) -> list[dict]:
-    """Every follow-up turn of the development conversations, with its evidence score and label."""
+def follow_ups(core, dev: Path, *, every: bool = False) -> list[dict]:
+    """Every follow-up turn of the development conversations (with `every`, every turn), with its
+    evidence score, its label and its remit gap (`gap` for a follow-up that refers back, `own_gap` for
+    a line with a subject of its own)."""
     files = [dev / "conversations.yaml", ROOT / "evals" / "questions" / "calibration" / "conversations.yaml"]
     out = []
     for f in files:
@@ -192,14 +199,15 @@ def follow_ups(core, dev: Path) -> list[dict]:
                 result = core.ask(turn["question"], user_id="calibrate", conversation_id=conv)
                 conv = conv or result["conversation_id"]
                 meta = core.store.turns(conv, 1)[-1]["meta"]
-                if n == 1 or meta.get("kind") == "standalone":
+                if not every and (n == 1 or meta.get("kind") == "standalone"):
                     continue
                 label = ("answer" if turn["expected"] == "answer" else
                          "remit" if turn.get("category") in REMIT else "coverage")
                 score = Evidence(**meta["evidence"]).score(core.settings) if "evidence" in meta else None
                 refers_back = meta.get("own_words", 0) < core.settings.decline.follow_up_subject_words
                 out.append({"id": f"{c['id']}.{n}", "label": label, "kind": meta.get("kind"), "score": score,
-                            "gap": meta.get("remit_gap") if refers_back else None})
+                            "gap": meta.get("remit_gap") if refers_back else None,
+                            "own_gap": None if refers_back else meta.get("remit_gap")})
     return out
 
 

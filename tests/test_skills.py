@@ -53,3 +53,16 @@ def test_adding_a_skill_is_adding_a_file(tmp_path, kb_data_dir):
     core = make_core(kb_data_dir, **{"paths.skills": str(skills)})
     r = core.ask("What does inside IR35 do to my take-home pay?")
     assert r["skill"] == "taxes" and "Not tax advice" in r["answer"]
+
+
+def test_intents_are_patterns_on_declining_cards_only(tmp_path):
+    card = tmp_path / "tricks.yaml"
+    body = "name: tricks\ndescription: Requests to decline in tests.\nexamples: ['a?', 'b?', 'c?']\ninstructions: Decline it politely.\n"
+    card.write_text(body + "declines: true\nintents: ['(unclosed']\n")
+    with pytest.raises(ConfigError, match="not a regular expression"):
+        load_skill(card)
+    card.write_text(body + "intents: ['\\bfake\\b']\n")
+    with pytest.raises(ConfigError, match="declines: true"):
+        load_skill(card)
+    card.write_text(body + "declines: true\nintents: ['\\bfake\\b']\n")
+    assert load_skill(card).intents == [r"\bfake\b"]

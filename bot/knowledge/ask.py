@@ -84,8 +84,10 @@ class Asker:
         turn = conversation.interpret(parts.read(question), history, parts.vocab)
         gap = self._remit_gap(turn) if not skill and turn.kind in ("standalone", "context") else None
         refers_back = turn.follow_up and turn.own_words < self.settings.decline.follow_up_subject_words
-        if gap is not None and decide.outside_remit(self.settings, gap, follow_up=refers_back):
-            result, answer_meta = self._decline(None, [], "remit"), {"remit_gap": gap}  # whatever came before
+        intent = decide.declined_intent(turn.question, kb.skills)  # "... without them finding out"
+        if intent or (gap is not None and decide.outside_remit(self.settings, gap, follow_up=refers_back)):
+            result = self._decline(None, [], "remit")  # whatever came before
+            answer_meta = {"remit_gap": gap, "intent": intent}
         else:
             if self.settings.answer.mode == "llm":
                 turn = conversation.with_model(turn, self._model_rewrite)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 from bot.config import Settings
@@ -76,6 +77,30 @@ def sum_only(line: str) -> bool:
     """A line that is only a sum ("ok whats 2+2", "and 17 x 23?"): off-topic whatever came before, unlike
     a follow-up that only names a figure ("what about 50%?")."""
     return bool(_SUM.search(line)) and subjectless(line)
+
+
+# A cue just after one of these words is what the asker fears or fights, not what they ask to do
+# ("w/o making stuff up", "how do i spot fake reviews", "the client accused me of padding my hours").
+_GUARD = re.compile(r"\b(without|w/o|not|never|avoid|avoiding|stop|prevent|spot|spotting|detect|detecting|protect|"
+                    r"protecting|against|report|reporting|recognise|recognize|accused|accuse|accusing|suspect|"
+                    r"suspects|worried|afraid|scared|didn'?t|don'?t|doesn'?t|did not|do not)\W+(\w+\W+){0,5}$", re.I)
+
+
+@lru_cache(maxsize=8)
+def _intent_patterns(cards: tuple[tuple[str, tuple[str, ...]], ...]) -> list[tuple[str, re.Pattern]]:
+    return [(name, re.compile(p, re.I)) for name, patterns in cards for p in patterns]
+
+
+def declined_intent(line: str, skills) -> str | None:
+    """The declining card whose intents the line asks for, whatever its topic ("help me bill for hours
+    i never worked", "copy their model without them finding out"): the card's name, else None. A cue
+    right after a word of fear or defence ("how do i spot fake reviews") is not asked for."""
+    cards = tuple((s.name, tuple(s.intents)) for s in skills if s.declines and s.intents)
+    for name, pattern in _intent_patterns(cards):
+        for m in pattern.finditer(line):
+            if not _GUARD.search(line[: m.start()]):
+                return name
+    return None
 
 
 def evidence(hits: list[Hit], route: Route, unknown: float, sentence: float) -> Evidence:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.errors import ConfigError
 from bot.scoping.estimate import EstimateConfig, validate_estimate_block
@@ -23,12 +24,31 @@ class Skill(BaseModel):
     disclaimer: str | None = None
     private: bool = False  # answers of this skill are private (ephemeral / DM, short-lived conversation)
     declines: bool = False  # a card of questions outside the bot's remit: matching questions are declined
+    # What a line asks for that a declining card declines whatever its topic ("... without them finding
+    # out", "pass it off as my own"): regular expressions, case-insensitive (bot/knowledge/decide.py).
+    intents: list[str] = []
     estimate: EstimateConfig | None = None  # the scoping card's effort coefficients (bot/scoping/estimate.py)
 
     @field_validator("estimate", mode="before")
     @classmethod
     def _estimate(cls, v: Any) -> EstimateConfig | None:
         return v if v is None or isinstance(v, EstimateConfig) else validate_estimate_block(v)
+
+    @field_validator("intents")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"intent pattern {pattern!r} is not a regular expression ({exc})") from None
+        return v
+
+    @model_validator(mode="after")
+    def _intents_decline(self) -> Skill:
+        if self.intents and not self.declines:
+            raise ValueError("only a card with declines: true may list intents")
+        return self
 
     @field_validator("examples")
     @classmethod
