@@ -14,6 +14,7 @@ The schema carries a version; `migrate` brings an older database (or an empty on
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -501,12 +502,22 @@ def _pg_insert(table: Table):
     return insert(table)
 
 
+def _before_fork() -> None:
+    """Collect garbage first, so no SQLite handle in an unreachable cycle is copied into the child to be
+    closed there whenever the child's collector runs. On a loaded machine six forked processes racing
+    for one job slot had two winners 3 times in 65 races, and none in 120 with this collection (a
+    gc.collect() before each race had the same effect). Our reading: closing the copied handle closes
+    its file descriptor, which drops the POSIX locks the child holds on the file."""
+    if _engines:
+        gc.collect()
+
+
 def _after_fork_in_child() -> None:
     """A forked child must not reuse the parent's pooled connections."""
     for engine in list(_engines):
         engine.dispose(close=False)
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 __all__ = ["FEEDBACK_VOTES", "SCHEMA_VERSION", "Store", "migrate", "shown_url", "store_url"]
