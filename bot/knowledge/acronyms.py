@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-_DEFINED = re.compile(r"((?:[A-Za-z][A-Za-z'-]*[\s-]+){1,8})\(([A-Z][A-Za-z&]{1,7})\)")
+_BRACKETED = re.compile(r"\(([A-Z][A-Za-z&]{1,7})\)")  # "(SOW)": the words before it may spell it out
+_WORDS_BEFORE = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _SMALL = frozenset(["of", "and", "the", "for", "a", "an", "in", "on", "to", "&"])
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z&]*")
 
@@ -42,18 +43,22 @@ class Acronyms:
     def from_texts(cls, texts: list[str], english: frozenset[str] | set[str] = frozenset()) -> Acronyms:
         seen: dict[str, Counter] = {}
         for text in texts:
-            for m in _DEFINED.finditer(text):
-                acronym = m.group(2)
-                long_form = _spells(re.split(r"[\s-]+", m.group(1).strip()), acronym)
+            for m in _BRACKETED.finditer(text):
+                acronym = m.group(1)
+                before = _WORDS_BEFORE.findall(text[max(0, m.start() - 120) : m.start()].replace("-", " "))
+                long_form = _spells(before[-8:], acronym)
                 if long_form:
                     seen.setdefault(acronym, Counter())[long_form.lower()] += 1
         # Spelt out only when the guides spell it out at least as often as they abbreviate it: "ML",
         # abbreviated everywhere, already finds its passages.
-        joined = re.sub(r"[\s-]+", " ", " ".join(texts)).lower()
+        # (Plain substring counts: one pass in C per acronym; an acronym inside a longer word only makes
+        # it rarer to be spelt out.)
+        raw = "\n".join(texts)
+        low = raw.lower()
         long_forms = {}
         for acronym, counts in seen.items():
             long_form = counts.most_common(1)[0][0]
-            if joined.count(long_form) >= len(re.findall(rf"(?<![\w&]){re.escape(acronym)}(?![\w&])", " ".join(texts))):
+            if low.count(long_form) >= raw.count(acronym):
                 long_forms[acronym] = long_form
         return cls(long_forms, english)
 
