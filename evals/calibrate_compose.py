@@ -51,15 +51,10 @@ def contexts(core: Core, items: list[dict]) -> list[dict]:
     places and the sentence rerank, as in `ask`), the card and the question vector."""
     asker = core.knowledge.asker
     out = []
-    saved = asker.settings  # the passages as retrieved: each setting reads its own `whole_sections`
-    asker.settings = saved.model_copy(update={"compose": saved.compose.model_copy(update={"whole_sections": 0})})
-    try:
-        for item, turn, qvec, route, parts in prepared(asker, items):
-            _, hits, _ = asker._retrieve(turn, qvec, route.skill, parts, route)
-            out.append({"item": {**item, "question": turn.standalone}, "qvec": qvec, "card": route.skill,
-                        "hits": hits})
-    finally:
-        asker.settings = saved
+    for item, turn, qvec, route, parts in prepared(asker, items):
+        # The passages as retrieved: each setting reads its own `whole_sections` of them.
+        _, hits, _ = asker._retrieve(turn, qvec, route.skill, parts, route)
+        out.append({"item": {**item, "question": turn.standalone}, "qvec": qvec, "card": route.skill, "hits": hits})
     return out
 
 

@@ -135,6 +135,8 @@ class Asker:
         if card is not None and card.declines:
             return card, self._decline(None, [], "remit"), {}
         ranked, hits, ev = self._retrieve(turn, qvec, card, parts, route)
+        # The answer reads the top passages' whole sections (`compose.whole_sections`).
+        hits = whole_sections(hits, kb.retriever.corpus(), settings.compose.whole_sections)
         places = self._places(turn, parts)
         name = card.name if card else None
         answer_meta: dict[str, Any] = {"evidence": ev.as_dict()}
@@ -239,11 +241,8 @@ class Asker:
         # reads the reranked one (which passage answers it), unless a changed detail decided the order.
         hits = fused if turn.changed else self._rerank(fused, qvec)
         route = route or kb.router.route(qvec)
-        corpus = kb.retriever.corpus()
-        unknown = decide.unknown_share(turn.search_text, corpus.bm25.postings)
-        ev = decide.evidence(fused, route, unknown, self._best_sentence(fused, qvec))
-        # The answer reads the top passages' whole sections (`compose.whole_sections`).
-        return ranked, whole_sections(hits, corpus, self.settings.compose.whole_sections), ev
+        unknown = decide.unknown_share(turn.search_text, kb.retriever.corpus().bm25.postings)
+        return ranked, hits, decide.evidence(fused, route, unknown, self._best_sentence(fused, qvec))
 
     def _prefer_previous(self, hits: list[Hit], turn: Turn) -> list[Hit]:
         """Passages of the guides the previous answer cited gain `conversations.previous_guide_boost`."""

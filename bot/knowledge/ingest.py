@@ -157,14 +157,13 @@ class Ingestor:
             stale = old_ids - set(new_ids) - referenced
             if stale:
                 self.index.delete_chunks(sorted(stale))
-            shared = set(referenced)  # chunks another guide has too keep that guide's metadata
-            referenced.update(new_ids)
             for c in chunks:
                 if c.id not in present:
                     present.add(c.id)
                     to_embed.append((source, c, record))
-                elif c.id not in shared:
+                elif c.id not in referenced:  # a chunk another guide has too keeps that guide's metadata
                     to_refresh.append((source, c, record))
+            referenced.update(new_ids)
         self._embed_and_store(to_embed, progress)
         if to_refresh:  # the guide's tags, topic, jurisdiction, date or a chunk's position changed, not its text
             self.index.update_metas([c.id for _, c, _ in to_refresh],
