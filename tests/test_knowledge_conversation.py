@@ -39,6 +39,10 @@ def test_slot_values_come_from_the_rate_cards_and_the_table(vocab):
     assert vocab.slots("US client wants a clause")["place"] == "united states"
     assert vocab.slots("us client wants a clause")["place"] == "united states"
     assert "place" not in vocab.slots("can you help us with this")  # "us" the pronoun is no place
+    assert vocab.slots("and in the us?")["place"] == "united states"  # the pronoun never follows "the"
+    assert "place" not in vocab.slots("they told us the usual rate")
+    # IR35 status is a detail of its own: asking about it keeps the day rate of the question before
+    assert vocab.slots("day rate outside ir35") == {"engagement": "daily", "ir35": "outside ir35"}
     assert vocab.slots("what about a 12-month contract")["duration"] == "12 month"
     # a rate-card region the table does not name becomes a place under its parent
     assert vocab.related("san francisco bay area", "united states")
@@ -220,6 +224,13 @@ def test_why_elaborates_from_the_previous_sections_without_repeating(kb_core):
     before = {s.strip() for s in first["answer"].split("[") if len(s) > 40}
     again = [s.strip() for s in why["answer"].split("[") if len(s) > 40 and s.strip() in before]
     assert len(again) <= 1, again  # at most a reason sentence shown again
+
+
+def test_a_lower_case_country_after_the_replaces_the_earlier_one(vocab):
+    first, follow = chain(vocab, ["do i own the code if the contract says nothing? i'm in the uk",
+                                       "and in the us?"])
+    assert follow.kind == "slot" and "united states" in follow.standalone and "uk" not in follow.standalone
+    assert follow.standalone.startswith("do i own the code")
 
 
 def test_changed_detail_the_guides_do_not_cover_gets_a_note(kb_core):

@@ -40,7 +40,7 @@ _EXPLAINS = re.compile(r"\b(because|since|due to|reflects?|reflecting|driven by|
                        r"which is why|the reason|otherwise|leads? to|causes?|so that|in order to)\b", re.I)
 _CLAUSE = re.compile(r"(?<=[.!?;])\s+|\s+-\s+|\n+")
 _EVIDENCE_PASSAGES = 3  # the best sentence of this many top passages is decline evidence
-_SLOT_NAMES = {"seniority": "seniority", "specialty": "specialty", "engagement": "engagement type",
+_SLOT_NAMES = {"seniority": "seniority", "specialty": "specialty", "engagement": "engagement type", "ir35": "IR35 status",
                "platform": "platform", "client": "client type", "duration": "contract length", "place": "place"}
 
 

@@ -51,7 +51,7 @@ _FILLER = frozenset(words("ok okay alright fine cool thanks thx lol hmm well yea
 # What a follow-up of the `context` kind carries into its text: the situation, not the details.
 CARRIED = ("place", "client", "seniority", "platform")
 _PHRASE = {"place": "in {}", "platform": "on {}", "seniority": "at {} level", "specialty": "for {} work",
-           "engagement": "on a {} basis", "client": "for a {} client", "duration": "on a {} contract"}
+           "engagement": "on a {} basis", "ir35": "{}", "client": "for a {} client", "duration": "on a {} contract"}
 
 _THE_PLACES = frozenset(["united kingdom", "united states", "netherlands", "european union", "uae"])
 

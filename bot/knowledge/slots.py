@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.knowledge import gazetteer
 
-CLASSES = ("place", "seniority", "specialty", "engagement", "platform", "client", "duration")
+CLASSES = ("place", "seniority", "specialty", "engagement", "ir35", "platform", "client", "duration")
 
 # Places: canonical name -> (aliases, parent). Parents link a city to its country and a country to
 # its region, so a guide on the DACH region is not in conflict with a question on Germany.
@@ -68,7 +68,9 @@ PLACES: dict[str, tuple[tuple[str, ...], str | None]] = {
 # Short codes are places only in capitals ("US client"), since "us" and "at" are ordinary words.
 CODES = {"US": "united states", "UK": "united kingdom", "EU": "european union", "DE": "germany", "CH": "switzerland",
          "FR": "france", "NL": "netherlands"}
-# Lower-case "us" is the United States when it qualifies a noun that a place qualifies.
+# Lower-case "us" is the United States when it qualifies a noun that a place qualifies, or after "the"
+# ("and in the us?": the pronoun never follows "the").
+_THE_US = re.compile(r"\bthe us\b(?![-'’])")
 _US_NOUN = re.compile(r"\bus[- ](?=(client|clients|company|companies|law|laws|based|market|rates?|contracts?|"
                       r"contractors?|startups?|customers?|firms?|jurisdiction|version|entity|llc|federal)\b)")
 
@@ -90,9 +92,10 @@ ENGAGEMENT = {"hourly": ("hourly", "per hour", "by the hour", "hourly rate"),
               "retainer": ("retainer", "retainers", "on retainer"),
               "value-based": ("value-based", "value based", "value pricing"),
               "advisory": ("advisory", "consulting", "consultancy"),
-              "inside ir35": ("inside ir35", "inside of ir35", "caught by ir35", "deemed employee"),
-              "outside ir35": ("outside ir35", "outside of ir35"),
               "permanent": ("permanent role", "perm role", "full-time job", "employee", "salaried")}
+# IR35 status is its own detail: "what about outside ir35?" after a day-rate question keeps the day rate.
+IR35 = {"inside ir35": ("inside ir35", "inside of ir35", "caught by ir35", "deemed employee"),
+        "outside ir35": ("outside ir35", "outside of ir35")}
 PLATFORMS = ("upwork", "fiverr", "toptal", "malt", "yunojuno", "freelancer.com", "peopleperhour", "contra",
              "braintrust", "gun.io", "freelancermap", "gulp", "free-work", "guru", "linkedin", "payoneer",
              "arc.dev", "turing", "andela", "codementor", "comatch", "catalant", "expert360")
@@ -190,6 +193,8 @@ class Vocabulary:
                 add("place", value, m.start(), m.end())
         for m in _US_NOUN.finditer(text.lower()):
             add("place", "united states", m.start(), m.start() + 2)
+        for m in _THE_US.finditer(text.lower()):
+            add("place", "united states", m.end() - 2, m.end())
         for m in _DURATION.finditer(text):
             n = m.group(1).lower()
             n = "1" if n in ("a", "an", "one") else n
@@ -248,7 +253,7 @@ def build(rate_book=None) -> Vocabulary:
     extra: dict[str, str] = {}
     _add_gazetteer(terms, parents, extra)
     for table, cls in ((SENIORITY, "seniority"), (SPECIALTY, "specialty"), (ENGAGEMENT, "engagement"),
-                       (CLIENT, "client")):
+                       (IR35, "ir35"), (CLIENT, "client")):
         for value, aliases in table.items():
             for alias in (value, *aliases):
                 terms.setdefault(alias, (cls, value))
