@@ -95,6 +95,14 @@ def test_why_elaborates_and_a_new_question_in_the_same_situation_keeps_its_words
     assert turns[2].standalone == "who decides that" and turns[2].context == turns[1].context
 
 
+def test_why_with_a_subject_of_its_own_asks_about_that_subject(vocab):
+    """"why not accuracy?" is about accuracy, in the situation before; only a bare "why?" elaborates."""
+    turns = chain(vocab, ["my churn dataset has 2% positives, what metric should i use", "why not accuracy?",
+                          "why though?"])
+    assert [t.kind for t in turns] == ["standalone", "context", "elaborate"]
+    assert "accuracy" in turns[1].standalone and turns[1].context[0].startswith("my churn dataset")
+
+
 def test_a_follow_up_after_a_standalone_turn_carries_the_question_before_it_too(vocab):
     """A new question in the same conversation stands alone, but the follow-up after it refers to both
     ("can i keep a copy?" after two GDPR questions); never across an explicit switch."""

@@ -143,7 +143,11 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
     base = dict(slots=slots, changed=changed, context=list(state.get("context") or []),
                 previous=state)
     anaphora = bool(_ANAPHORA.search(original))  # "which metric then?" refers back, chatter or not
-    if _ELABORATE.match(question) and (len(new_words) <= 2 or anaphora) and not changed:
+    # "why?", "why is that?" elaborate; "why not accuracy?" asks about a subject of its own, in context.
+    why = _ELABORATE.match(question)
+    asks_why = why is not None
+    subject = [w for w in new_words if w not in set(words(why.group(0)))] if why else new_words
+    if asks_why and (not subject or (anaphora and len(subject) <= 2)) and not changed:
         return Turn("elaborate", question, substitute(root, slots, vocab), root, **base,
                     rewritten=True, own_words=len(new_words))
     if mentions and not new_words:
@@ -153,7 +157,7 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
             base.update(slots={**(back.get("slots") or {}), **own_slots}, context=list(back.get("context") or []))
         return Turn("slot", question, substitute(root, base["slots"], vocab), root, **base, rewritten=True)
     if _FOLLOW_START.match(original) or _FOLLOW_START.match(question) or _FOLLOW_END.search(original) \
-            or (anaphora and len(new_words) <= 3) or not new_words:
+            or (anaphora and len(new_words) <= 3) or not new_words or (asks_why and len(subject) <= 2):
         carried = {k: v for k, v in slots.items() if k in CARRIED or k in own_slots}
         standalone = substitute(question, carried, vocab, replace=False)
         # ... and, when the turn it follows stood on its own, the question before that one.
