@@ -241,6 +241,14 @@ def test_a_lower_case_country_after_the_replaces_the_earlier_one(vocab):
     assert follow.standalone.startswith("do i own the code")
 
 
+def test_a_platform_no_guide_names_gets_a_note_once(kb_core):
+    first = kb_core.ask("how much does upwork take from freelancers", user_id="cv9")
+    assert not any("Upwork" in n for n in first["notes"])  # the guides name Upwork
+    follow = kb_core.ask("and fiverr?", user_id="cv9", conversation_id=first["conversation_id"])
+    assert [n for n in follow["notes"] if "Fiverr" in n or "fiverr" in n] == [
+        "The guides say nothing about Fiverr; this is what they say in general."]
+
+
 def test_changed_detail_the_guides_do_not_cover_gets_a_note(kb_core):
     first = kb_core.ask("What is a good ML day rate in the UK for a 3 month contract?", user_id="cv5")
     follow = kb_core.ask("what about a 12 month contract?", user_id="cv5", conversation_id=first["conversation_id"])

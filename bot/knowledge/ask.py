@@ -55,6 +55,7 @@ class Parts:
     guide_details: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # source -> details its
     #                                                  title and tags name (("seniority", "senior"), ...)
     acronyms: Acronyms | None = None  # the acronyms the guides spell out ("SOW" -> "statement of work")
+    platforms: frozenset[str] | None = None  # the platforms some guide names (None: not worked out)
 
     def read(self, question: str) -> str:
         """The question as the pipeline reads it: typos corrected, the guides' acronyms spelt out."""
@@ -153,6 +154,9 @@ class Asker:
             above = self._covering_place(missing, ranked, parts)
             notes.append(f"The guides say nothing specific to {missing.title()}; this is what they say "
                          + (f"about {_place_name(above)}." if above else "in general."))
+        unnamed = self._unnamed_platforms(turn, parts)
+        if unnamed:  # "and fiverr?": the fees of the platforms the guides do name are no answer for it
+            notes.append(f"The guides say nothing about {' or '.join(unnamed)}; this is what they say in general.")
         if turn.kind == "elaborate":
             hits = self._previous_sections(turn, qvec) + [h for h in hits if not self._in_previous(turn, h)]
         result, shown = self._compose(turn, qvec, hits, card, user_id, notes, parts)
@@ -289,6 +293,18 @@ class Asker:
         return max((self._sentence_cosine(hit, qvec) for hit in hits[:_EVIDENCE_PASSAGES]), default=-1.0)
 
     @staticmethod
+    def _unnamed_platforms(turn: Turn, parts: Parts) -> list[str]:
+        """The platforms the question names that no guide names (display names, in order)."""
+        if parts.platforms is None:
+            return []
+        out: list[str] = []
+        for m in parts.vocab.find(turn.standalone):
+            name = m.value[:1].upper() + m.value[1:]
+            if m.cls == "platform" and m.value not in parts.platforms and name not in out:
+                out.append(name)
+        return out
+
+    @staticmethod
     def _places(turn: Turn, parts: Parts) -> list[str]:
         return [m.value for m in parts.vocab.find(turn.standalone) if m.cls == "place"]
 
@@ -386,8 +402,8 @@ class Asker:
         out = []
         body = result["answer"]
         for cls, value in turn.changed.items():
-            if cls == "place":
-                continue  # places are checked against the whole index before composing
+            if cls in ("place", "platform"):
+                continue  # places and platforms are checked against the whole index before composing
             if not any(m.cls == cls and m.value == value for m in parts.vocab.find(body)):
                 out.append(f"The guides do not cover the {_SLOT_NAMES.get(cls, cls)} you mention ({value}), so "
                            "this answer is what they say in general.")
@@ -436,7 +452,11 @@ class Asker:
             named = vocab.find(f"{meta.get('title', '')} | {meta.get('tags', '')}")
             details[source] = {(m.cls, m.value) for m in named if m.cls != "place"}
         speller = Speller(corpus.texts + headings, known, names=sorted(names))
-        return Parts(corpus.generation, speller, vocab, places, details, Acronyms.from_texts(corpus.texts, known))
+        text = "\n".join([*corpus.texts, *headings]).lower()
+        platforms = frozenset(v for cls, v in vocab.terms.values() if cls == "platform"
+                              and re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", text))
+        return Parts(corpus.generation, speller, vocab, places, details, Acronyms.from_texts(corpus.texts, known),
+                     platforms)
 
     @lazy
     def _rate_book(self):
