@@ -127,8 +127,9 @@ def score(item: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     missed = [f for f in facts if declined or not fact_covered(f, answer)]
     stale = [s for s in (str(x) for x in item.get("must_not_mention") or []) if _norm(s) in _norm(answer)]
     guide = str(item.get("guide") or "").strip("/")
+    # An answerable item without an expected guide (calibration turns, look-alikes) checks the decision only.
     cited = (not declined and any(s == guide or s.endswith("/" + guide) for s in sources[:CITED_TOP])
-             if expected == "answer" else None)
+             if expected == "answer" and guide else None)
     decision_ok = (not declined) if expected == "answer" else declined
     want = "remit" if item.get("category") in REMIT_CATEGORIES else "coverage"
     return {"id": item.get("id"), "question": item["question"], "category": item.get("category"),
@@ -158,6 +159,11 @@ def run(core, folder: Path, *, only: set[str] | None = None) -> dict[str, Any]:
             "conversations": convs, "seconds": round(time.monotonic() - started, 1)}
 
 
+def _share(rows: list[dict[str, Any]]) -> float | None:
+    """The share of rows whose expected guide was cited (None when no row names one)."""
+    return round(sum(bool(r["cited"]) for r in rows) / len(rows), 3) if rows else None
+
+
 def summary(qrows: list[dict[str, Any]], convs: list[dict[str, Any]]) -> dict[str, Any]:
     ans = [r for r in qrows if r["expected"] == "answer"]
     dec = [r for r in qrows if r["expected"] == "decline"]
@@ -167,7 +173,7 @@ def summary(qrows: list[dict[str, Any]], convs: list[dict[str, Any]]) -> dict[st
     return {"coverage": round(sum(r["facts_covered"] for r in ans) / facts, 3) if facts else None,
             "false_declines": sum(r["declined"] for r in ans), "answerable": len(ans),
             "declines_ok": sum(r["declined"] for r in dec), "declines": len(dec),
-            "citations": round(sum(bool(r["cited"]) for r in ans) / len(ans), 3) if ans else None,
+            "citations": _share([r for r in ans if r["cited"] is not None]),
             "turns_right": sum(t["right"] for t in turns), "turns": len(turns),
             "turn_declines_ok": sum(t["declined"] for t in turns if t["expected"] == "decline"),
             "turn_declines": sum(t["expected"] == "decline" for t in turns),
@@ -221,7 +227,7 @@ def table(result: dict[str, Any]) -> str:
             rows.append([cat, str(len(rs)), _ratio(sum(r["facts_covered"] for r in ans), sum(r["facts"] for r in ans)),
                          _ratio(sum(r["declined"] for r in dec), len(dec), pct=False),
                          _ratio(sum(r["declined"] for r in ans), len(ans), pct=False),
-                         _ratio(sum(bool(r["cited"]) for r in ans), len(ans))])
+                         _ratio(sum(bool(r["cited"]) for r in ans), sum(r["cited"] is not None for r in ans))])
         lines += _table(["questions", "n", "must-mention", "declines ok", "false declines", "citation hit"], rows)
         lines.append("")
     if convs:
@@ -231,7 +237,8 @@ def table(result: dict[str, Any]) -> str:
             ans = [t for t in ts if t["expected"] == "answer"]
             rows.append([conv["id"], str(len(ts)), _ratio(sum(t["right"] for t in ts), len(ts), pct=False),
                          str(sum(not t["decision_ok"] for t in ts)),
-                         _ratio(sum(bool(t["cited"]) for t in ans), len(ans), pct=False),
+                         _ratio(sum(bool(t["cited"]) for t in ans), sum(t["cited"] is not None for t in ans),
+                                pct=False),
                          str(sum(bool(t["stale"]) for t in ts)),
                          _ratio(sum(t["facts_covered"] for t in ans), sum(t["facts"] for t in ans))])
         lines += _table(["conversation", "turns", "right", "wrong call", "guide cited", "stale", "must-mention"], rows)
