@@ -116,6 +116,8 @@ class Decline(_Section):
     follow_up_subject_words: int = Field(2, ge=0, le=20)
     min_remit_route: float = Field(0.2, ge=-1, le=1)
     clause_words: int = Field(3, ge=1, le=50)
+    own_subject_words: int = Field(3, ge=1, le=50)
+    own_subject_threshold: float = Field(-10.0, ge=-10, le=10)
 
 
 class Answer(_Section):

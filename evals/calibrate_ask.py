@@ -23,6 +23,10 @@ Each question is probed on its own (Asker.probe: the measures `ask` decides on).
    follow-up's query blends in the question it refers to, so its scores sit lower. Never above the
    single-question threshold. follow_up_remit_margin: the remit margin's midpoint rule on the follow-ups
    that refer back (a line like "so what now?" is near no card on its own).
+5. own_subject_threshold: a `context` follow-up with at least `own_subject_words` words of its own is
+   also judged on its own line, unblended ("and which crm should they use to log the answers?" is near
+   the earlier question blended, near nothing alone); the midpoint rule on those lines of the
+   development conversations.
 With --write the values replace those in config.yaml (comments kept).
 """
 
@@ -173,13 +177,28 @@ def main(argv: list[str] | None = None) -> int:
           f"(their evidence has the context blended in): declines {len(false_f)} answerable "
           f"({', '.join(false_f) or 'none'}); answers {len(kept_f)} not covered ({', '.join(kept_f) or 'none'})")
 
+    # 5. Follow-ups with a subject of their own, judged on their own line (the thresholds above).
+    core.settings.decline.threshold, core.settings.decline.follow_up_threshold = threshold, follow
+    core.settings.decline.own_subject_threshold = -10.0  # collect every line's own evidence
+    own = [t for t in follow_ups(core, args.dev) if t["own_score"] is not None]
+    own_ok = sorted(t["own_score"] for t in own if t["label"] == "answer")
+    own_off = [t["own_score"] for t in own if t["label"] == "coverage"]
+    low_o = own_ok[int(args.max_false * len(own_ok))] if own_ok else -10.0
+    below_o = [v for v in own_off if v < low_o]
+    own_threshold = (low_o + max(below_o)) / 2 if below_o else low_o - 0.005
+    caught_o = [t["id"] for t in own if t["label"] == "coverage" and t["own_score"] < own_threshold]
+    print(f"\n5. own_subject_threshold = {own_threshold:.3f} on {len(own_ok)} answerable and {len(own_off)} "
+          f"not-covered follow-ups with {core.settings.decline.own_subject_words}+ words of their own: "
+          f"declines {', '.join(caught_o) or 'none'}; lowest answerable {low_o:.3f}")
+
     values = dict(zip(FEATURES, (float(v) for v in w), strict=True))
     block = (f"  weights: {{{', '.join(f'{k}: {v:.3f}' for k, v in values.items())}}}\n"
              f"  threshold: {threshold:.3f}\n  follow_up_threshold: {follow:.3f}\n  remit_margin: {margin:.3f}\n"
-             f"  follow_up_remit_margin: {follow_margin:.3f}\n  min_remit_route: {min_route:.3f}")
+             f"  follow_up_remit_margin: {follow_margin:.3f}\n  min_remit_route: {min_route:.3f}\n"
+             f"  own_subject_threshold: {own_threshold:.3f}")
     print("\nconfig.yaml decline:\n" + block)
     if args.write:
-        write(ROOT / "config.yaml", values, threshold, follow, margin, follow_margin, min_route)
+        write(ROOT / "config.yaml", values, threshold, follow, margin, follow_margin, min_route, own_threshold)
         print("written to config.yaml")
     return 0
 
@@ -207,18 +226,20 @@ def follow_ups(core, dev: Path, *, every: bool = False) -> list[dict]:
                 refers_back = meta.get("own_words", 0) < core.settings.decline.follow_up_subject_words
                 out.append({"id": f"{c['id']}.{n}", "label": label, "kind": meta.get("kind"), "score": score,
                             "gap": meta.get("remit_gap") if refers_back else None,
-                            "own_gap": None if refers_back else meta.get("remit_gap")})
+                            "own_gap": None if refers_back else meta.get("remit_gap"),
+                            "own_score": Evidence(**meta["own_evidence"]).score(core.settings)
+                            if "own_evidence" in meta else None})
     return out
 
 
 def write(path: Path, weights: dict, threshold: float, follow: float, margin: float, follow_margin: float,
-          min_route: float) -> None:
+          min_route: float, own_threshold: float) -> None:
     """Replace the calibrated values in config.yaml's decline section, keeping its comments in place."""
     text = path.read_text(encoding="utf-8")
     values = {"weights": "{" + ", ".join(f"{k}: {v:.3f}" for k, v in weights.items()) + "}",
               "threshold": f"{threshold:.3f}", "follow_up_threshold": f"{follow:.3f}",
               "remit_margin": f"{margin:.3f}", "follow_up_remit_margin": f"{follow_margin:.3f}",
-              "min_remit_route": f"{min_route:.3f}"}
+              "min_remit_route": f"{min_route:.3f}", "own_subject_threshold": f"{own_threshold:.3f}"}
     start = text.index("\ndecline:")
     end = text.find("\n\n", start + 1)
     lines = text[start:end].split("\n")

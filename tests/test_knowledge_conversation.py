@@ -249,6 +249,19 @@ def test_a_platform_no_guide_names_gets_a_note_once(kb_core):
         "The guides say nothing about Fiverr; this is what they say in general."]
 
 
+def test_a_follow_up_with_its_own_uncovered_subject_is_declined_on_its_own_words(kb_core):
+    """Blended with the question before, "and which cloud ... gpus" looks covered; alone it is not."""
+    first = kb_core.ask("is my test set leaking if i scaled before splitting", user_id="cv10")
+    off = kb_core.ask("and which cloud provider has the cheapest spot gpus right now?", user_id="cv10",
+                      conversation_id=first["conversation_id"])
+    assert off["declined"] and off["decline_reason"] == "coverage"
+    turn = kb_core.store.turns(first["conversation_id"])[-1]
+    assert turn["meta"]["kind"] == "context" and "own_evidence" in turn["meta"]
+    on = kb_core.ask("what about target leakage from columns filled after the outcome", user_id="cv10",
+                     conversation_id=first["conversation_id"])
+    assert not on["declined"] and any(s["source"].endswith("data-leakage.md") for s in on["sources"])
+
+
 def test_changed_detail_the_guides_do_not_cover_gets_a_note(kb_core):
     first = kb_core.ask("What is a good ML day rate in the UK for a 3 month contract?", user_id="cv5")
     follow = kb_core.ask("what about a 12 month contract?", user_id="cv5", conversation_id=first["conversation_id"])

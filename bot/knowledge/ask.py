@@ -145,6 +145,11 @@ class Asker:
             return card, self._decline(name, [], "remit"), answer_meta  # only numbers: "whats 15% of 2400"
         if not hits or not decide.relevant(settings, ev, follow_up=turn.follow_up):
             return card, self._decline(name, hits, decide.irrelevant_reason(settings, ev)), answer_meta
+        own = self._own_evidence(turn, card, parts, route)
+        if own is not None:  # "and which crm should they use?": the blend carries the earlier topic's evidence
+            answer_meta["own_evidence"] = own.as_dict()
+            if own.score(settings) < settings.decline.own_subject_threshold:
+                return card, self._decline(name, hits, decide.irrelevant_reason(settings, own)), answer_meta
         notes: list[str] = []
         missing, elsewhere = self._uncovered_place(places, ranked, parts, settings.retrieval.top_k)
         if missing and elsewhere:
@@ -162,6 +167,16 @@ class Asker:
         result, shown = self._compose(turn, qvec, hits, card, user_id, notes, parts)
         answer_meta.update(shown=shown, sources=[[s["source"], s["section"]] for s in result["sources"]])
         return card, result, answer_meta
+
+    def _own_evidence(self, turn: Turn, card, parts: Parts, route) -> decide.Evidence | None:
+        """The evidence of a `context` follow-up's own line, asked alone, when it has a subject of its own
+        (`decline.own_subject_words` words the question before does not have); else None."""
+        if turn.kind != "context" or turn.own_words < self.settings.decline.own_subject_words:
+            return None
+        alone = conversation.interpret(turn.standalone, [], parts.vocab)
+        vector = self._encode(self._query_texts(turn))[0]  # the line's own vector, embedded already
+        _, _, ev = self._retrieve(alone, vector, card, parts, route)
+        return ev
 
     # Vectors and retrieval -----------------------------------------------------------------------
     def _remit_gap(self, turn: Turn) -> float:
