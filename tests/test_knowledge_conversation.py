@@ -95,6 +95,13 @@ def test_why_elaborates_and_a_new_question_in_the_same_situation_keeps_its_words
     assert turns[2].standalone == "who decides that" and turns[2].context == turns[1].context
 
 
+def test_a_detail_named_with_its_noun_is_still_a_detail_change(vocab):
+    """"what about for LLM work" changes the specialty of the question before; "work" is no new subject."""
+    turns = chain(vocab, ["whats the median ML day rate in the uk", "what about for LLM work"])
+    assert turns[1].kind == "slot" and turns[1].standalone.startswith("whats the median ML day rate in the uk")
+    assert turns[1].slots["specialty"] == "llm"
+
+
 def test_why_with_a_subject_of_its_own_asks_about_that_subject(vocab):
     """"why not accuracy?" is about accuracy, in the situation before; only a bare "why?" elaborates."""
     turns = chain(vocab, ["my churn dataset has 2% positives, what metric should i use", "why not accuracy?",

@@ -47,7 +47,9 @@ _ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|they|them|their|th
 _FILLER = frozenset(words("ok okay alright fine cool thanks thx lol hmm well yeah yes yep nah also instead "
                           "then though tho still case question one ones say back btw again even actually "
                           "anything else same just mean kind sort different versus vs they're it's we're im "
-                          "i'm ive i've youre"))
+                          "i'm ive i've youre "
+                          # the nouns a detail is named with ("what about for LLM work?", "and senior roles?")
+                          "work works stuff thing things gig gigs job jobs role roles project projects"))
 # What a follow-up of the `context` kind carries into its text: the situation, not the details.
 CARRIED = ("place", "client", "seniority", "platform")
 _PHRASE = {"place": "in {}", "platform": "on {}", "seniority": "at {} level", "specialty": "for {} work",
