@@ -95,6 +95,29 @@ def test_why_elaborates_and_a_new_question_in_the_same_situation_keeps_its_words
     assert turns[2].standalone == "who decides that" and turns[2].context == turns[1].context
 
 
+@pytest.mark.parametrize("line, kind", [
+    ("thanks!", "thanks"), ("ok cool, makes sense", "thanks"), ("hey there", "greeting"), ("good morning", "greeting"),
+    ("what can you do?", "help"), ("help", "help"), ("who are you?", "help"),
+    ("thanks, and in germany?", None), ("hi, whats the uk day rate", None), ("help me price a project", None),
+    ("how do i say thanks to a client", None), ("ok and?", None), ("really?", None),
+])
+def test_social_lines_are_told_from_questions(line, kind):
+    assert cv.social(line) == kind
+
+
+def test_thanks_gets_a_short_reply_and_the_next_follow_up_still_refers_to_the_question(kb_core):
+    first = kb_core.ask("what's the uk median ML day rate", user_id="cv11")
+    conv = first["conversation_id"]
+    thanks = kb_core.ask("thanks!", user_id="cv11", conversation_id=conv)
+    assert thanks["sources"] == [] and "£" not in thanks["answer"] and thanks["decline_reason"] == "remit"
+    hello = kb_core.ask("what can you do?", user_id="cv11", conversation_id=conv)
+    assert hello["sources"] == [] and "rates" in hello["answer"]
+    follow = kb_core.ask("and for a senior?", user_id="cv11", conversation_id=conv)  # the day rate, not "thanks"
+    turn = kb_core.store.turns(conv)[-1]
+    assert turn["meta"]["kind"] == "slot" and "median ML day rate" in turn["standalone"]
+    assert not follow["declined"]
+
+
 def test_a_detail_named_with_its_noun_is_still_a_detail_change(vocab):
     """"what about for LLM work" changes the specialty of the question before; "work" is no new subject."""
     turns = chain(vocab, ["whats the median ML day rate in the uk", "what about for LLM work"])

@@ -83,10 +83,13 @@ class Asker:
         parts = self.parts(corpus)
         history = kb.store.turns(conversation_id, self.settings.conversations.max_turns) if conversation_id else []
         turn = conversation.interpret(parts.read(question), history, parts.vocab)
-        gap = self._remit_gap(turn) if not skill and turn.kind in ("standalone", "context") else None
+        social = conversation.social(question)  # "thanks!", "hi", "what can you do?"
+        gap = self._remit_gap(turn) if not social and not skill and turn.kind in ("standalone", "context") else None
         refers_back = turn.follow_up and turn.own_words < self.settings.decline.follow_up_subject_words
         intent = decide.declined_intent(turn.question, kb.skills)  # "... without them finding out"
-        if intent or (gap is not None and decide.outside_remit(self.settings, gap, follow_up=refers_back)):
+        if social:
+            result, answer_meta = decide.social_reply(social), {"social": social}
+        elif intent or (gap is not None and decide.outside_remit(self.settings, gap, follow_up=refers_back)):
             result = self._decline(None, [], "remit")  # whatever came before
             answer_meta = {"remit_gap": gap, "intent": intent}
         else:

@@ -63,6 +63,37 @@ _CHATTER_START = re.compile(r"^\W*((ok(ay)?|fine|cool|great|thanks|thank you|thx
                             r"sure|yeah|yep|got it|nice|perfect|understood|noted)\b[\s.,!:;-]*)+", re.I)
 _CHATTER_END = re.compile(r"[\s,]+(though|tho|lol|btw|then|thanks|thx|pls|please)\W*$", re.I)
 
+# Lines that are social, not questions: thanks, a greeting, or asking what the bot does. They get a short
+# reply of their own and never the previous answer again ("thanks!" after a day-rate answer).
+_THANKS = frozenset(["ok", "okay", "k", "cool", "great", "perfect", "awesome", "nice", "got", "it",
+                     "brilliant", "cheers", "thx", "ty", "tysm", "thanks", "thank", "you", "so", "much",
+                     "very", "a", "lot", "lots", "many", "appreciate", "appreciated", "helpful", "that",
+                     "helps", "helped", "was", "is", "super", "man", "mate", "bot", "again", "all", "good",
+                     "makes", "sense", "noted", "understood", "lol", "haha"])
+_GREETING = frozenset(["hi", "hello", "hey", "heya", "hiya", "yo", "howdy", "sup", "good", "morning",
+                       "afternoon", "evening", "there", "all", "everyone", "guys", "folks", "bot", "how",
+                       "are", "you", "doing", "whats", "what's", "up"])
+_GREETS = frozenset(["hi", "hello", "hey", "heya", "hiya", "yo", "howdy", "sup", "morning", "afternoon",
+                     "evening"])
+_HELP = re.compile(r"^\W*((hi|hey|hello|ok|okay|so)\W+)?(help|/help|commands|what commands( are there| do you have)?|"
+                   r"what (can|do) you do|what are you( for)?|who are you|what can i ask( you)?|"
+                   r"how (do|can) i use (you|this|this bot|the bot|it)|what do you know( about)?)\W*$", re.I)
+
+
+def social(line: str) -> str | None:
+    """"thanks" (or an acknowledgement), "greeting" or "help" for a line that is only that, else None."""
+    if _HELP.match(line):
+        return "help"
+    tokens = re.findall(r"[a-z']+", line.lower())
+    if not tokens or len(tokens) > 8 or re.search(r"\d", line):
+        return None
+    if set(tokens) <= _THANKS:  # thanks, or an acknowledgement ("ok", "got it, makes sense")
+        return "thanks"
+    if set(tokens) <= _GREETING and set(tokens) & _GREETS:
+        return "greeting"
+    return None
+
+
 Rewrite = Callable[[str, str], str | None]  # (follow-up, the question it follows) -> standalone question
 
 

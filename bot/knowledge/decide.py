@@ -128,6 +128,17 @@ def irrelevant_reason(settings: Settings, ev: Evidence) -> str:
     return "remit" if ev.route < settings.decline.min_remit_route else "coverage"
 
 
+def social_reply(kind: str) -> dict[str, Any]:
+    """The reply to thanks, a greeting or a request for help: no guide text, and like a decline outside the
+    remit it is no turn a later follow-up builds on."""
+    from bot.render import help_text
+
+    text = {"thanks": "Glad it helped. Ask a follow-up here, or a new question any time.",
+            "greeting": f"Hi! {WHAT_I_DO} Ask in plain words, or upload a CSV to scope a project."}.get(kind) or help_text()
+    return {"answer": text, "mode": "extractive", "skill": None, "declined": True, "decline_reason": "remit",
+            "sources": [], "notes": []}
+
+
 def decline(settings: Settings, skill: str | None, hits: list[Hit], *, reason: str,
             detail: str | None = None) -> dict[str, Any]:
     if reason == "remit":
