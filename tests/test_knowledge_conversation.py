@@ -197,6 +197,16 @@ def test_contractions_get_their_apostrophe_and_english_words_are_not_corrected()
     assert speller.correct("the cleint does not say") == "the client does not say"  # typos are still fixed
 
 
+def test_a_compound_typed_as_one_word_is_split_as_the_guides_write_it():
+    guides = ["Cross-validation on time series needs care. Cross-validation with TimeSeriesSplit.",
+              "A time series has an order, and time series folds keep it. Data leakage and a day rate."]
+    speller = Speller(guides, known={"timeseries"} | set(english_words()))
+    assert speller.correct("crossvalidation on timeseries ok") == "cross-validation on time series ok"
+    # an English word is split only when the guides use the pair often; never a word the guides use
+    assert speller.correct("dataleakage") == "dataleakage"  # "data leakage" only once
+    assert speller.correct("a database") == "a database"
+
+
 # The pipeline on the small real index --------------------------------------------------------------
 
 

@@ -52,7 +52,7 @@ class Evidence:
 # Chat words, contractions and the words of asking ("any tips?") say nothing about the subject, so they
 # never count as unknown.
 _CHAT = frozenset(words("btw tbh imo lol pls plz thx ty cheers mate guys folks quick q qq honestly basically "
-                        "literally anyway cool yeah yep nope hmm ah oh wow sure dunno gonna wanna kinda sorta "
+                        "literally anyway cool yeah yep nope nah yea ya hmm ah oh wow sure dunno gonna wanna kinda sorta "
                         "tips tip advice pointers suggestions ideas thoughts"))
 
 

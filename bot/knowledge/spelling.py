@@ -43,9 +43,13 @@ class Speller:
     def __init__(self, texts: list[str], known: set[str] | None = None, *, names: list[str] | None = None):
         """`names` (platforms, places) are corrected to only when no word of the guides is close enough."""
         counts: Counter[str] = Counter()
+        stream: list[str] = []  # the guides' words in order, for compounds typed as one word
         for text in texts:
-            counts.update(w.lower() for w in _WORD.findall(text))
+            found = [w.lower() for w in _WORD.findall(text)]
+            counts.update(found)
+            stream.append(" ".join(found))
         self.counts = counts
+        self._stream = " " + " \n ".join(stream) + " "
         self.known = known or set()
         # Deletes: a word and a typo of it share a string made by deleting letters from each, so the
         # candidates are found by dictionary look-ups, not by a scan. The guides' words are indexed with
@@ -79,11 +83,27 @@ class Speller:
         return _WORD.sub(fix, text)
 
     def word(self, word: str) -> str | None:
-        if len(word) < 4 or not word.isalpha() or word in self.counts or self._known(word):
+        if len(word) < 4 or not word.isalpha() or word in self.counts:
             return None
         if word not in self._cache:
-            self._cache[word] = self._closest(word)
+            known = self._known(word)  # an English word the guides write as two ("timeseries") is split
+            self._cache[word] = self._split(word, known) or (None if known else self._closest(word))
         return self._cache[word]
+
+    def _split(self, word: str, known: bool) -> str | None:
+        """A compound typed as one word, as the guides write it: hyphenated ("crossvalidation" ->
+        "cross-validation") or as two words they use together at least twice (three times for a word
+        that is an English word as it is: "timeseries" -> "time series")."""
+        best, best_n = None, 0
+        for i in range(3, len(word) - 2):
+            a, b = word[:i], word[i:]
+            hyphen = f"{a}-{b}"
+            n, form = self.counts.get(hyphen, 0), hyphen
+            if not n and a in self.counts and b in self.counts:
+                n, form = self._stream.count(f" {a} {b} "), f"{a} {b}"
+            if n > best_n:
+                best, best_n = form, n
+        return best if best_n >= (3 if known else 2) else None
 
     def _known(self, word: str) -> bool:
         """An ordinary word: known as it is, or once an inflection, a British spelling or a prefix is
