@@ -1,15 +1,16 @@
 """Calibrate how a follow-up carries its conversation (config.yaml `conversations.context_weight`,
-`conversations.previous_guide_boost`).
+`conversations.previous_guide_boost`, `conversations.new_subject_share`).
 
     MLBOT_DATA_DIR=<dir with knowledge/ ingested> python evals/calibrate_conversations.py [--dev DIR] [--write]
 
 A `context` follow-up ("and when the project ends, can i keep a copy?") keeps its own words; its
 vector adds `context_weight` x the question it refers to, and the guides the previous answer cited
-gain `previous_guide_boost` of their score. Both are scored on the conversations of the development
-sets (`--dev`, default ../shared/devsets/ask, and evals/questions/calibration), asked turn by turn as
+gain `previous_guide_boost` of their score; then `new_subject_share` (a follow-up naming a subject
+its top passages lack, "what about GDPR?" after a day-rate question, is asked alone). All are scored
+on the conversations of the development sets (`--dev`, default ../shared/devsets/ask, and evals/questions/calibration), asked turn by turn as
 users do (bot/knowledge/usereval.py): turns right first, then must-mention coverage. The blind set's
 conversations (evals/questions/blind) are held out and only reported. With --write the best pair
-replaces the two values in config.yaml (comments kept).
+(and share) replace the values in config.yaml (comments kept).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bot.knowledge import usereval  # noqa: E402
 
 CONTEXT_WEIGHTS = [0.3, 0.5, 0.7, 1.0]
 BOOSTS = [0.0, 0.3, 0.6, 1.0]
+SHARES = [0.3, 0.5, 0.7, 1.01]  # conversations.new_subject_share; above 1 a follow-up never starts afresh
 
 
 def conversation_ids(folder: Path) -> set[str]:
@@ -47,12 +49,13 @@ def score(core, folders: list[Path]) -> tuple[int, int, int, int]:
     return right, turns, covered, facts
 
 
-def write(path: Path, context_weight: float, boost: float) -> None:
+def write(path: Path, context_weight: float, boost: float, share: float) -> None:
     text = path.read_text(encoding="utf-8")
     start = text.index("\nconversations:")
     end = text.find("\n\n", start + 1)
     block = text[start:end]
-    for key, value in (("context_weight", context_weight), ("previous_guide_boost", boost)):
+    for key, value in (("context_weight", context_weight), ("previous_guide_boost", boost),
+                       ("new_subject_share", share)):
         # the value keeps its field's width, so the comments stay aligned
         block = re.sub(rf"(?m)^(  {key}: )([-0-9.]+ *)", lambda m, v=value: m[1] + f"{v:g}".ljust(len(m[2])), block)
     path.write_text(text[:start] + block + text[end:], encoding="utf-8")
@@ -78,9 +81,24 @@ def main(argv: list[str] | None = None) -> int:
     for w, b, d, h in rows:
         print(f"| {w:g} | {b:g} | {d[0]}/{d[1]} | {d[2]}/{d[3]} | {h[0]}/{h[1]} | {h[2]}/{h[3]} |")
     best = max(rows, key=lambda r: (r[2][0], r[2][2], -abs(r[0] - 0.5), -r[1]))
-    print(f"\nconfig.yaml conversations:\n  context_weight: {best[0]:g}\n  previous_guide_boost: {best[1]:g}")
+    # Then, with that pair, the share of a follow-up's own subject its top passages must have for it to stay
+    # on the question before (evals/questions/followups is reported beside the blind set).
+    object.__setattr__(cfg, "context_weight", best[0])
+    object.__setattr__(cfg, "previous_guide_boost", best[1])
+    held = [*blind, ROOT / "evals" / "questions" / "followups"]
+    shares = []
+    for share in SHARES:
+        object.__setattr__(cfg, "new_subject_share", share)
+        shares.append((share, score(core, dev), score(core, held)))
+    print("\n| new_subject_share | dev turns right | dev facts | blind+followups turns right | blind+followups facts |")
+    print("|---|---|---|---|---|")
+    for s, d, h in shares:
+        print(f"| {s:g} | {d[0]}/{d[1]} | {d[2]}/{d[3]} | {h[0]}/{h[1]} | {h[2]}/{h[3]} |")
+    share = max(shares, key=lambda r: (r[1][0], r[1][2], -abs(r[0] - 0.5)))[0]
+    print(f"\nconfig.yaml conversations:\n  context_weight: {best[0]:g}\n  previous_guide_boost: {best[1]:g}\n"
+          f"  new_subject_share: {share:g}")
     if args.write:
-        write(core.settings.config_dir / "config.yaml", best[0], best[1])
+        write(core.settings.config_dir / "config.yaml", best[0], best[1], share)
         print("written to config.yaml")
     return 0
 

@@ -289,6 +289,20 @@ def test_a_platform_no_guide_names_gets_a_note_once(kb_core):
         "The guides say nothing about Fiverr; this is what they say in general."]
 
 
+def test_what_about_a_new_subject_is_a_new_question(kb_core):
+    """"what about data leakage?" after a day-rate answer is about leakage, not day rates again; "and if
+    it's inside?" points back and keeps the question it follows."""
+    first = kb_core.ask("what's the uk median ML day rate", user_id="cv12")
+    conv = first["conversation_id"]
+    new = kb_core.ask("what about data leakage?", user_id="cv12", conversation_id=conv)
+    assert new["sources"][0]["source"].endswith("data-leakage.md")
+    assert kb_core.store.turns(conv)[-1]["meta"]["kind"] == "standalone"
+    ir35 = kb_core.ask("am i inside ir35 if i work through my own ltd?", user_id="cv13")
+    back = kb_core.ask("and if it's inside?", user_id="cv13", conversation_id=ir35["conversation_id"])
+    assert back["sources"][0]["source"].endswith("uk-ir35.md")
+    assert kb_core.store.turns(ir35["conversation_id"])[-1]["meta"]["kind"] == "context"
+
+
 def test_a_follow_up_with_its_own_uncovered_subject_is_declined_on_its_own_words(kb_core):
     """Blended with the question before, "and which cloud ... gpus" looks covered; alone it is not."""
     first = kb_core.ask("is my test set leaking if i scaled before splitting", user_id="cv10")

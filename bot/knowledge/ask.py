@@ -27,6 +27,7 @@ from bot.knowledge.acronyms import Acronyms
 from bot.knowledge.compose import compose, extract, footer
 from bot.knowledge.conversation import Turn
 from bot.knowledge.embeddings import encode
+from bot.knowledge.lexical import is_number
 from bot.knowledge.retrieve import Hit, whole_sections
 from bot.knowledge.sentences import chunk_sentences
 from bot.knowledge.spelling import Speller, english_words, model_words
@@ -40,6 +41,7 @@ _EXPLAINS = re.compile(r"\b(because|since|due to|reflects?|reflecting|driven by|
                        r"which is why|the reason|otherwise|leads? to|causes?|so that|in order to)\b", re.I)
 _CLAUSE = re.compile(r"(?<=[.!?;])\s+|\s+-\s+|\n+")
 _EVIDENCE_PASSAGES = 3  # the best sentence of this many top passages is decline evidence
+_SUBJECT_PASSAGES = 2  # a follow-up's own subject is found when one of this many top passages names it
 _SLOT_NAMES = {"seniority": "seniority", "specialty": "specialty", "engagement": "engagement type", "ir35": "IR35 status",
                "platform": "platform", "client": "client type", "duration": "contract length", "place": "place"}
 
@@ -139,11 +141,21 @@ class Asker:
         if card is not None and card.declines:
             return card, self._decline(None, [], "remit"), {}
         ranked, hits, ev = self._retrieve(turn, qvec, card, parts, route)
+        answer_meta: dict[str, Any] = {}
+        alone = self._new_subject(turn, hits, parts)
+        if alone is not None:  # "what about GDPR?" after a day-rate question: a new question, asked alone
+            turn, qvec = alone
+            route = kb.router.route(qvec)
+            card = kb.skills.require(skill) if skill else route.skill
+            if card is not None and card.declines:
+                return card, self._decline(None, [], "remit"), {}
+            ranked, hits, ev = self._retrieve(turn, qvec, card, parts, route)
+            answer_meta.update(turn.meta())  # later follow-ups build on this question
         # The answer reads the top passages' whole sections (`compose.whole_sections`).
         hits = whole_sections(hits, kb.retriever.corpus(), settings.compose.whole_sections)
         places = self._places(turn, parts)
         name = card.name if card else None
-        answer_meta: dict[str, Any] = {"evidence": ev.as_dict()}
+        answer_meta["evidence"] = ev.as_dict()
         if (turn.kind == "standalone" and decide.subjectless(turn.standalone)) or decide.sum_only(turn.question):
             return card, self._decline(name, [], "remit"), answer_meta  # only numbers: "whats 15% of 2400"
         if not hits or not decide.relevant(settings, ev, follow_up=turn.follow_up):
@@ -170,6 +182,31 @@ class Asker:
         result, shown = self._compose(turn, qvec, hits, card, user_id, notes, parts)
         answer_meta.update(shown=shown, sources=[[s["source"], s["section"]] for s in result["sources"]])
         return card, result, answer_meta
+
+    def _new_subject(self, turn: Turn, hits: list[Hit], parts: Parts) -> tuple[Turn, Any] | None:
+        """A `context` follow-up that does not point back, whose own subject words none of the top passages
+        has while its line asked alone finds them ("what about learning curves" after an NDA answer): the
+        line as a standalone turn and its own vector; else None (a follow-up about the same thing, or one
+        that points back, keeps the blend)."""
+        if turn.kind != "context" or not turn.subject or turn.by_model or conversation.points_back(turn.question):
+            return None
+        corpus = self.kb.retriever.corpus()
+        idf = {w: corpus.bm25.idf_of(w) for w in turn.subject if not is_number(w)}  # "what about 50%?" points back
+        total = sum(idf.values())
+
+        def names_it(found: list[Hit]) -> bool:
+            """Do the top passages have most of the subject (by idf: "data leakage" is about leakage)?"""
+            words = set().union(*(corpus.tokens[corpus.position[h.id]] for h in found[:_SUBJECT_PASSAGES]
+                                  if h.id in corpus.position))
+            return sum(v for w, v in idf.items() if w in words) >= self.settings.conversations.new_subject_share * total
+
+        if not hits or not total or names_it(hits):
+            return None
+        # The line as typed: the details carried from before ("in united kingdom") belong to the old subject.
+        alone = conversation.interpret(turn.question, [], parts.vocab)
+        vector = self._encode([alone.standalone])[0]
+        _, found, _ = self._retrieve(alone, vector, None, parts)
+        return (alone, vector) if names_it(found) else None
 
     def _own_evidence(self, turn: Turn, card, parts: Parts, route) -> decide.Evidence | None:
         """The evidence of a `context` follow-up's own line, asked alone, when it has a subject of its own

@@ -80,6 +80,11 @@ _HELP = re.compile(r"^\W*((hi|hey|hello|ok|okay|so)\W+)?(help|/help|commands|wha
                    r"how (do|can) i use (you|this|this bot|the bot|it)|what do you know( about)?)\W*$", re.I)
 
 
+def points_back(line: str) -> bool:
+    """Does the line refer to something said before ("does that change anything?", "and if it's inside?")?"""
+    return bool(_ANAPHORA.search(line))
+
+
 def social(line: str) -> str | None:
     """"thanks" (or an acknowledgement), "greeting" or "help" for a line that is only that, else None."""
     if _HELP.match(line):
@@ -111,6 +116,7 @@ class Turn:
     by_model: bool = False
     own_words: int = 0  # a follow-up's content words of its own (not slots, fillers, nor the earlier question's)
     earlier: list[str] = field(default_factory=list)  # a standalone turn's previous question (no switch between)
+    subject: list[str] = field(default_factory=list)  # a `context` follow-up's own content words
 
     @property
     def search_text(self) -> str:
@@ -196,7 +202,7 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
         # ... and, when the turn it follows stood on its own, the question before that one.
         context = [substitute(root, slots, vocab), *list(state.get("context") or state.get("earlier") or [])][:2]
         return Turn("context", question, standalone, question, carried, changed, context, state,
-                    rewritten=standalone != question, own_words=len(new_words))
+                    rewritten=standalone != question, own_words=len(new_words), subject=new_words)
     return fresh
 
 
