@@ -274,6 +274,15 @@ def test_why_elaborates_from_the_previous_sections_without_repeating(kb_core):
     assert len(again) <= 1, again  # at most a reason sentence shown again
 
 
+def test_a_place_whose_guide_ranks_low_is_found_not_declined(kb_core):
+    """The US guide ranks far below the UK one for "median ML day rate in the united states"; a place
+    question reads the wider candidate list, so the place is covered (not "the guides do not cover")."""
+    first = kb_core.ask("whats the median ML day rate in the uk", user_id="cv14")
+    follow = kb_core.ask("no i meant in the us", user_id="cv14", conversation_id=first["conversation_id"])
+    assert "do not cover United States" not in follow["answer"]
+    assert kb_core.store.turns(first["conversation_id"])[-1]["meta"]["kind"] == "slot"
+
+
 def test_a_lower_case_country_after_the_replaces_the_earlier_one(vocab):
     first, follow = chain(vocab, ["do i own the code if the contract says nothing? i'm in the uk",
                                        "and in the us?"])

@@ -286,12 +286,15 @@ class Asker:
         """Candidates in fused order, the top ones with guides about the place asked for first, and the
         evidence the decline decision weighs."""
         kb, k = self.kb, self.settings.retrieval.top_k
+        places = self._places(turn, parts)
+        # A question about a place reads every fused candidate, so a guide about that place further down
+        # ("median ML day rate in the united states" ranks the UK guides first) can be put first.
         ranked = kb.retriever.search(turn.search_text, topics=card.topics if card else None, query_vector=qvec,
-                                     k=k * 3)
+                                     k=self.settings.retrieval.candidates if places else k * 3)
         if turn.kind == "context":  # a question about the same situation: the guides just cited first
             ranked = self._prefer_previous(ranked, turn)
         ranked = self._prefer_details(ranked, turn, parts)
-        fused = self._order(ranked, self._places(turn, parts), turn.changed, parts.vocab)[:k]
+        fused = self._order(ranked, places, turn.changed, parts.vocab)[:k]
         # The sentences the rerank and the evidence weigh, looked up (or embedded) in one batch.
         depth = _EVIDENCE_PASSAGES if turn.changed else max(_EVIDENCE_PASSAGES, self.settings.retrieval.rerank_depth)
         reads = fused[:depth]
@@ -386,7 +389,9 @@ class Asker:
         for place in places:
             if place == "global" or any(place in vocab.lineage(a) for about in abouts if about for a in about):
                 continue  # a guide about the place, or about a place within it
-            if any(m.value == place and m.cls == "place" for h in ranked for m in vocab.find(h.text)):
+            # (a passage that only names it counts among the first candidates: the wider list a place
+            # question reads is for finding the guides about it)
+            if any(m.value == place and m.cls == "place" for h in ranked[: 3 * k] for m in vocab.find(h.text)):
                 continue
             if any(a in vocab.lineage(place) for about in abouts if about for a in about):
                 return place, False  # only guides about the country or region it is in: said in a note

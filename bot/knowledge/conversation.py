@@ -48,6 +48,8 @@ _FILLER = frozenset(words("ok okay alright fine cool thanks thx lol hmm well yea
                           "then though tho still case question one ones say back btw again even actually "
                           "anything else same just mean kind sort different versus vs they're it's we're im "
                           "i'm ive i've youre "
+                          # a correction of the question before ("no i meant in the us", "sorry, hourly not daily")
+                          "no not sorry meant wait oops rather correction "
                           # the nouns a detail is named with ("what about for LLM work?", "and senior roles?")
                           "work works stuff thing things gig gigs job jobs role roles project projects"))
 # What a follow-up of the `context` kind carries into its text: the situation, not the details.
