@@ -40,6 +40,7 @@ def test_slot_values_come_from_the_rate_cards_and_the_table(vocab):
     assert vocab.slots("us client wants a clause")["place"] == "united states"
     assert "place" not in vocab.slots("can you help us with this")  # "us" the pronoun is no place
     assert vocab.slots("and in the us?")["place"] == "united states"  # the pronoun never follows "the"
+    assert "place" not in vocab.slots("say it in plain english") and vocab.slots("english law")["place"]
     assert "place" not in vocab.slots("they told us the usual rate")
     # IR35 status is a detail of its own: asking about it keeps the day rate of the question before
     assert vocab.slots("day rate outside ir35") == {"engagement": "daily", "ir35": "outside ir35"}
@@ -123,6 +124,13 @@ def test_a_detail_named_with_its_noun_is_still_a_detail_change(vocab):
     turns = chain(vocab, ["whats the median ML day rate in the uk", "what about for LLM work"])
     assert turns[1].kind == "slot" and turns[1].standalone.startswith("whats the median ML day rate in the uk")
     assert turns[1].slots["specialty"] == "llm"
+
+
+@pytest.mark.parametrize("line", ["give me an example", "tldr?", "in plain english please", "summarise that",
+                                  "for instance?", "eli5"])
+def test_asking_for_an_example_or_a_summary_elaborates(vocab, line):
+    turns = chain(vocab, ["what is target leakage", line])
+    assert turns[1].kind == "elaborate" and turns[1].standalone == "what is target leakage"
 
 
 def test_why_with_a_subject_of_its_own_asks_about_that_subject(vocab):

@@ -40,7 +40,10 @@ _FOLLOW_START = re.compile(r"^\W*(and|but|or|also|so|then|what about|how about|w
                            r"okay and|ok so|okay so|ok what|okay what|what else|instead|in that case)\b", re.I)
 _FOLLOW_END = re.compile(r"\b(too|as well|also|either)\W*$", re.I)
 _ELABORATE = re.compile(r"^\W*(why|how come|explain|elaborate|tell me more|more detail|more on that|go on|"
-                        r"what do you mean|say more|expand|and\??$|really\??$|how so)\b", re.I)
+                        r"what do you mean|say more|expand|and\??$|really\??$|how so|"
+                        r"(give me |got |have you got |any |can you give (me )?)?(an |some )?examples?|for example|"
+                        r"e\.?g\.?|for instance|such as|tl;?dr|summari[sz]e( that| it)?|in short|"
+                        r"(in )?plain english|in simple terms|simpler|more simply|eli5|what does that mean)\b", re.I)
 _ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|they|them|their|there|then|such|same|instead|"
                        r"either|thing|one)\b", re.I)
 # Words that carry no subject of their own in a follow-up ("ok and what about ... instead then?").

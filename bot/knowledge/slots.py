@@ -124,6 +124,7 @@ def _qualified(name: str, after: str) -> bool:
     return any(" ".join(following[:n]).removesuffix("s") in _AMBIGUOUS[name.lower()] for n in (1, 2))
 
 
+_PLAIN = re.compile(r"\b(plain|simple|good|proper|basic)\s+$", re.I)
 _NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|twenty-four|a|an"
 _WORDS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 _DURATION = re.compile(rf"\b(\d{{1,3}}|{_NUMBER_WORDS})[- ]?(week|month|year|yr)s?(?:[- ]long)?\b", re.I)
@@ -171,6 +172,8 @@ class Vocabulary:
             found.append(Mention(cls, value, start, end, text[start:end]))
 
         for m in self._pattern.finditer(text):
+            if _PLAIN.search(text[: m.start(1)]) and m.group(1).lower() == "english":
+                continue  # "in plain english" is a way of saying, not England
             cls, value = self.terms[m.group(1).lower()]
             add(cls, value, m.start(1), m.end(1))
         for m in _QUALIFIED.finditer(text):
