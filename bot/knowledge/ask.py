@@ -41,7 +41,7 @@ _EXPLAINS = re.compile(r"\b(because|since|due to|reflects?|reflecting|driven by|
                        r"which is why|the reason|otherwise|leads? to|causes?|so that|in order to)\b", re.I)
 _CLAUSE = re.compile(r"(?<=[.!?;])\s+|\s+-\s+|\n+")
 _EVIDENCE_PASSAGES = 3  # the best sentence of this many top passages is decline evidence
-_SUBJECT_PASSAGES = 2  # a follow-up's own subject is found when one of this many top passages names it
+_SUBJECT_PASSAGES = 2  # a follow-up names a new subject when this many top passages lack most of it
 _SLOT_NAMES = {"seniority": "seniority", "specialty": "specialty", "engagement": "engagement type", "ir35": "IR35 status",
                "platform": "platform", "client": "client type", "duration": "contract length", "place": "place"}
 
@@ -512,9 +512,7 @@ class Asker:
             named = vocab.find(f"{meta.get('title', '')} | {meta.get('tags', '')}")
             details[source] = {(m.cls, m.value) for m in named if m.cls != "place"}
         speller = Speller(corpus.texts + headings, known, names=sorted(names))
-        text = "\n".join([*corpus.texts, *headings]).lower()
-        platforms = frozenset(v for cls, v in vocab.terms.values() if cls == "platform"
-                              and re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", text))
+        platforms = frozenset(v for cls, v in vocab.terms.values() if cls == "platform" and speller.names_word(v))
         return Parts(corpus.generation, speller, vocab, places, details, Acronyms.from_texts(corpus.texts, known),
                      platforms)
 

@@ -151,6 +151,7 @@ class Vocabulary:
     # would cost milliseconds per sentence).
     places: dict[str, str] = field(default_factory=dict)
     _starts: dict[str, int] = field(default_factory=dict)  # a name's first word -> the most words of its names
+    _about: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)  # guide_places, by front matter
 
     def __post_init__(self):
         phrases = sorted((t for t in self.terms if t not in _AMBIGUOUS), key=len, reverse=True)
@@ -236,9 +237,11 @@ class Vocabulary:
         jurisdiction = str(meta.get("jurisdiction") or "")
         if not jurisdiction or _NEUTRAL_JURISDICTION.match(jurisdiction):
             return None
-        text = " ".join([jurisdiction, str(meta.get("tags", "")).replace("-", " ")])
-        places = {m.value for m in self.find(text) if m.cls == "place"}
-        return places - {"global"} or None
+        key = (jurisdiction, str(meta.get("tags", "")))
+        if key not in self._about:  # read once per guide: a place question weighs every candidate's guide
+            text = " ".join([jurisdiction, key[1].replace("-", " ")])
+            self._about[key] = frozenset({m.value for m in self.find(text) if m.cls == "place"} - {"global"})
+        return set(self._about[key]) or None
 
 
 

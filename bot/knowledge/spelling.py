@@ -43,13 +43,11 @@ class Speller:
     def __init__(self, texts: list[str], known: set[str] | None = None, *, names: list[str] | None = None):
         """`names` (platforms, places) are corrected to only when no word of the guides is close enough."""
         counts: Counter[str] = Counter()
-        stream: list[str] = []  # the guides' words in order, for compounds typed as one word
+        self._texts = texts  # read again only for a word pair (`_pair_count`)
         for text in texts:
-            found = [w.lower() for w in _WORD.findall(text)]
-            counts.update(found)
-            stream.append(" ".join(found))
+            counts.update(w.lower() for w in _WORD.findall(text))
         self.counts = counts
-        self._stream = " " + " \n ".join(stream) + " "
+        self._stream: str | None = None
         self.known = known or set()
         # Deletes: a word and a typo of it share a string made by deleting letters from each, so the
         # candidates are found by dictionary look-ups, not by a scan. The guides' words are indexed with
@@ -95,15 +93,30 @@ class Speller:
         "cross-validation") or as two words they use together at least twice (three times for a word
         that is an English word as it is: "timeseries" -> "time series")."""
         best, best_n = None, 0
-        for i in range(3, len(word) - 2):
+        shortest = 4 if known else 3  # an English word splits only into longer halves ("time series")
+        for i in range(shortest, len(word) - shortest + 1):
             a, b = word[:i], word[i:]
             hyphen = f"{a}-{b}"
             n, form = self.counts.get(hyphen, 0), hyphen
             if not n and a in self.counts and b in self.counts:
-                n, form = self._stream.count(f" {a} {b} "), f"{a} {b}"
+                n, form = self._pair_count(a, b), f"{a} {b}"
             if n > best_n:
                 best, best_n = form, n
         return best if best_n >= (3 if known else 2) else None
+
+    def _pair_count(self, a: str, b: str) -> int:
+        """How often word b follows word a in the guides (their words in order, joined on first need:
+        only a word no guide or dictionary knows, or a dotted name, asks)."""
+        if self._stream is None:
+            self._stream = " " + " \n ".join(" ".join(w.lower() for w in _WORD.findall(t)) for t in self._texts) + " "
+        return self._stream.count(f" {a} {b} ")
+
+    def names_word(self, name: str) -> bool:
+        """Do the guides write this name (a word, or a dotted name such as "freelancer.com")?"""
+        if name in self.counts or f"{name}'s" in self.counts:  # "Upwork's fee" is one word here
+            return True
+        parts = [w.lower() for w in _WORD.findall(name)]
+        return len(parts) == 2 and all(w in self.counts for w in parts) and self._pair_count(*parts) > 0
 
     def _known(self, word: str) -> bool:
         """An ordinary word: known as it is, or once an inflection, a British spelling or a prefix is
