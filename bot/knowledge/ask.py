@@ -512,9 +512,14 @@ class Asker:
             named = vocab.find(f"{meta.get('title', '')} | {meta.get('tags', '')}")
             details[source] = {(m.cls, m.value) for m in named if m.cls != "place"}
         speller = Speller(corpus.texts + headings, known, names=sorted(names))
-        platforms = frozenset(v for cls, v in vocab.terms.values() if cls == "platform" and speller.names_word(v))
+        names = {v for cls, v in vocab.terms.values() if cls == "platform"}
+        platforms = {v for v in names if speller.names_word(v)}
+        dotted = [v for v in names - platforms if not v.isalpha()]  # "freelancer.com", "gun.io": one pass
+        if dotted:
+            text = "\n".join(corpus.texts).lower()
+            platforms |= {v for v in dotted if v in text}
         return Parts(corpus.generation, speller, vocab, places, details, Acronyms.from_texts(corpus.texts, known),
-                     platforms)
+                     frozenset(platforms))
 
     @lazy
     def _rate_book(self):

@@ -106,17 +106,14 @@ class Speller:
 
     def _pair_count(self, a: str, b: str) -> int:
         """How often word b follows word a in the guides (their words in order, joined on first need:
-        only a word no guide or dictionary knows, or a dotted name, asks)."""
+        only a word no guide or dictionary knows asks)."""
         if self._stream is None:
             self._stream = " " + " \n ".join(" ".join(w.lower() for w in _WORD.findall(t)) for t in self._texts) + " "
         return self._stream.count(f" {a} {b} ")
 
     def names_word(self, name: str) -> bool:
-        """Do the guides write this name (a word, or a dotted name such as "freelancer.com")?"""
-        if name in self.counts or f"{name}'s" in self.counts:  # "Upwork's fee" is one word here
-            return True
-        parts = [w.lower() for w in _WORD.findall(name)]
-        return len(parts) == 2 and all(w in self.counts for w in parts) and self._pair_count(*parts) > 0
+        """Do the guides write this one-word name ("Upwork's fee" counts: the possessive is one word here)?"""
+        return name in self.counts or f"{name}'s" in self.counts
 
     def _known(self, word: str) -> bool:
         """An ordinary word: known as it is, or once an inflection, a British spelling or a prefix is
