@@ -105,8 +105,8 @@ class Speller:
         return best if best_n >= (3 if known else 2) else None
 
     def _pair_count(self, a: str, b: str) -> int:
-        """How often word b follows word a in the guides (their words in order, joined on first need:
-        only a word no guide or dictionary knows asks)."""
+        """How often word b follows word a in the guides (their words in order, joined on the first
+        split whose two halves are both guide words)."""
         if self._stream is None:
             self._stream = " " + " \n ".join(" ".join(w.lower() for w in _WORD.findall(t)) for t in self._texts) + " "
         return self._stream.count(f" {a} {b} ")
