@@ -152,6 +152,18 @@ def test_a_follow_up_after_a_standalone_turn_carries_the_question_before_it_too(
     assert switched[2].context == [f"unrelated: {second}"]
 
 
+@pytest.mark.parametrize("line", ["which is better for ML work", "which one is cheaper for me?", "the latter?"])
+def test_a_comparison_naming_none_of_its_options_picks_between_those_said_before(vocab, line):
+    turns = chain(vocab, ["upwork fees?", "and toptal?", line])
+    assert turns[2].kind == "context" and "upwork" in " ".join(turns[2].context).lower()
+
+
+def test_a_comparison_that_names_its_options_stands_alone(vocab):
+    line = "which is better for a 3 month project, fixed price or hourly?"
+    turns = chain(vocab, ["upwork fees?", line])
+    assert turns[1].kind == "standalone" and turns[1].standalone == line
+
+
 @pytest.mark.parametrize("line", ["whats 12 x 9", "how do i bake a sourdough loaf",
                                   "totally different q: how do i raise my rates with an old client"])
 def test_a_question_with_its_own_subject_starts_fresh_however_short(vocab, line):

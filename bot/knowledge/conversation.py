@@ -46,6 +46,13 @@ _ELABORATE = re.compile(r"^\W*(why|how come|explain|elaborate|tell me more|more 
                         r"(in )?plain english|in simple terms|simpler|more simply|eli5|what does that mean)\b", re.I)
 _ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|they|them|their|there|then|such|same|instead|"
                        r"either|thing|one)\b", re.I)
+# A comparison that names none of what it compares ("which is better for ML work?", "the latter?") picks
+# between what was said before; one that names its options ("fixed price or hourly?") stands alone.
+_PICK = re.compile(r"\b(which|what)\b(\W+\w+){0,3}?\W+(better|best|cheaper|cheapest|worse|worst|safer|safest|"
+                   r"easier|higher|highest|lower|lowest|bigger|smaller|more expensive|preferable|more common|"
+                   r"recommended)\b|\b(former|latter|both of them|the other one|the (first|second) one|"
+                   r"which of (them|the two|those|these))\b", re.I)
+_OPTIONS = re.compile(r"\b(or|vs\.?|versus)\b", re.I)
 # Words that carry no subject of their own in a follow-up ("ok and what about ... instead then?").
 _FILLER = frozenset(words("ok okay alright fine cool thanks thx lol hmm well yeah yes yep nah also instead "
                           "then though tho still case question one ones say back btw again even actually "
@@ -86,8 +93,13 @@ _HELP = re.compile(r"^\W*((hi|hey|hello|ok|okay|so)\W+)?(help|/help|commands|wha
 
 
 def points_back(line: str) -> bool:
-    """Does the line refer to something said before ("does that change anything?", "and if it's inside?")?"""
-    return bool(_ANAPHORA.search(line))
+    """Does the line refer to something said before ("does that change anything?", "and if it's inside?",
+    "which is better for ML work?")?"""
+    return bool(_ANAPHORA.search(line)) or _picks(line)
+
+
+def _picks(line: str) -> bool:
+    return bool(_PICK.search(line)) and not _OPTIONS.search(line)
 
 
 def social(line: str) -> str | None:
@@ -186,7 +198,7 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
     # A slot change or an elaboration of a `context` turn keeps that turn's context.
     base = dict(slots=slots, changed=changed, context=list(state.get("context") or []),
                 previous=state)
-    anaphora = bool(_ANAPHORA.search(original))  # "which metric then?" refers back, chatter or not
+    anaphora = points_back(original)  # "which metric then?" refers back, chatter or not
     # "why?", "why is that?" elaborate; "why not accuracy?" asks about a subject of its own, in context.
     why = _ELABORATE.match(question)
     asks_why = why is not None
@@ -202,13 +214,30 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
         return Turn("slot", question, substitute(root, base["slots"], vocab), root, **base, rewritten=True)
     if _FOLLOW_START.match(original) or _FOLLOW_START.match(question) or _FOLLOW_END.search(original) \
             or (anaphora and len(new_words) <= 3) or not new_words or (asks_why and len(subject) <= 2):
-        carried = {k: v for k, v in slots.items() if k in CARRIED or k in own_slots}
+        picks = _picks(original)  # "which is better?" after "upwork fees?", "and toptal?": both options
+        carried = {k: v for k, v in slots.items() if k in own_slots or (k in CARRIED and not picks)}
         standalone = substitute(question, carried, vocab, replace=False)
         # ... and, when the turn it follows stood on its own, the question before that one.
         context = [substitute(root, slots, vocab), *list(state.get("context") or state.get("earlier") or [])][:2]
+        if picks:  # the options are the questions before, not the last detail alone
+            context = list(dict.fromkeys([*_asked(history, 2), *context]))[:2]
         return Turn("context", question, standalone, question, carried, changed, context, state,
                     rewritten=standalone != question, own_words=len(new_words), subject=new_words)
     return fresh
+
+
+def _asked(history: list[dict[str, Any]], n: int) -> list[str]:
+    """The last `n` different questions the conversation asked (as answered: standalone), latest first;
+    declines outside the remit and social lines aside."""
+    out: list[str] = []
+    for turn in reversed(history):
+        meta = turn.get("meta") or {}
+        text = str(meta.get("standalone") or turn.get("standalone") or "")
+        if meta.get("decline_reason") != "remit" and text and text not in out:
+            out.append(text)
+        if len(out) == n:
+            break
+    return out
 
 
 def _earlier_root(history: list[dict[str, Any]], changed: dict[str, str], current: str) -> dict[str, Any] | None:
