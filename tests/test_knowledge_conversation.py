@@ -204,6 +204,13 @@ def test_spelling_is_corrected_against_the_guides_words_only():
     assert speller.correct("banana bread recipe") == "banana bread recipe"  # ordinary words stay as they are
 
 
+def test_a_short_word_is_never_corrected_by_its_first_letter_nor_to_a_short_name():
+    """"yolo" was read as the source "Nolo" and "jira" as "kira"; "yola" is a town."""
+    speller = Speller(["Nolo says a kira is cited. The market and recall."], names=["Yola", "Fiverr"])
+    assert speller.correct("train yolo on a jira board") == "train yolo on a jira board"
+    assert speller.correct("markt and recal on fivrr") == "market and recall on fiverr"
+
+
 def test_contractions_get_their_apostrophe_and_english_words_are_not_corrected():
     """A guide word one edit away never replaces an English word ("blames" is not "bayes", "pandas" not
     "hands"), nor one with an inflection, a British spelling or a prefix taken off; "cant" is "can't"."""

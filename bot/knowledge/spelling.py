@@ -134,6 +134,8 @@ class Speller:
     def _closest(self, word: str) -> str | None:
         limit = _limit(word)
         candidates = {c for d in _deletes(word, limit) for c in self._deletes.get(d, ())}
+        if len(word) <= _SHORT:  # a short word whose first letter differs is another word, seldom a typo
+            candidates = {c for c in candidates if c[0] == word[0]}  # ("yolo" is no "Nolo", "jira" no "kira")
         best, best_key = None, None
         for cand in candidates:
             d = distance(word, cand, limit)
@@ -141,13 +143,17 @@ class Speller:
                 key = (d, abs(len(cand) - len(word)), -_shared_start(word, cand), -self.counts[cand], cand)
                 if best_key is None or key < best_key:
                     best, best_key = cand, key
-        if best is None and self._names is not None:
+        if best is None and self._names is not None and len(word) >= _NAME_MIN:  # "yolo" is no town "Yola"
             return self._names._closest(word)
         return best
 
 
+_SHORT = 5  # letters: a word this short is corrected by one edit, never of its first letter
+_NAME_MIN = 5  # letters: a shorter word is never corrected to a name (a platform or a place)
+
+
 def _limit(word: str) -> int:
-    return 1 if len(word) <= 5 else 2
+    return 1 if len(word) <= _SHORT else 2
 
 
 def _deletes(word: str, k: int) -> set[str]:
