@@ -101,6 +101,8 @@ def test_why_elaborates_and_a_new_question_in_the_same_situation_keeps_its_words
     ("what can you do?", "help"), ("help", "help"), ("who are you?", "help"),
     ("thanks, and in germany?", None), ("hi, whats the uk day rate", None), ("help me price a project", None),
     ("how do i say thanks to a client", None), ("ok and?", None), ("really?", None),
+    ("who made you", "help"), ("what model are you running on?", "help"), ("are you chatgpt?", "help"),
+    ("who made the model weights", None), ("what model should i use for churn", None),
 ])
 def test_social_lines_are_told_from_questions(line, kind):
     assert cv.social(line) == kind

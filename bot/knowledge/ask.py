@@ -225,7 +225,8 @@ class Asker:
         clauses = [c for c in _CLAUSE.split(turn.question) if len(c.split()) >= self.settings.decline.clause_words]
         # (the query vector's texts join the same batch: for a question on its own, the same text)
         vecs = self._encode([turn.question, *(clauses if len(clauses) > 1 else [])], also=self._query_texts(turn))
-        routes = [self.kb.router.route(v) for v in vecs]
+        texts = [turn.question, *(clauses if len(clauses) > 1 else [])]
+        routes = [self.kb.router.route(v, line=t) for v, t in zip(vecs, texts, strict=True)]
         vectors = self.kb.retriever.corpus().vectors
         passage = float((vectors @ vecs[0]).max()) if vectors is not None and len(vectors) else -1.0
         return max(r.decline_score for r in routes) - max(routes[0].score, passage)

@@ -89,7 +89,12 @@ _GREETS = frozenset(["hi", "hello", "hey", "heya", "hiya", "yo", "howdy", "sup",
                      "evening"])
 _HELP = re.compile(r"^\W*((hi|hey|hello|ok|okay|so)\W+)?(help|/help|commands|what commands( are there| do you have)?|"
                    r"what (can|do) you do|what are you( for)?|who are you|what can i ask( you)?|"
-                   r"how (do|can) i use (you|this|this bot|the bot|it)|what do you know( about)?)\W*$", re.I)
+                   r"how (do|can) i use (you|this|this bot|the bot|it)|what do you know( about)?|"
+                   # what the bot is: the help text says it ("who made you?", "are you chatgpt?")
+                   r"who (made|built|created|wrote|programmed|trained) (you|this bot|this)|"
+                   r"what (ai |llm |language )?(model|llm|ai)( are you| do you use| is this| is behind (you|this))"
+                   r"( running on| using| based on)?|are you (a bot|a human|an ai|human|real|chat ?gpt|gpt|an llm))\W*$",
+                   re.I)
 
 
 def points_back(line: str) -> bool:

@@ -75,7 +75,9 @@ class Router:
                 pass
         return vecs
 
-    def route(self, question_vector: np.ndarray) -> Route:
+    def route(self, question_vector: np.ndarray, line: str | None = None) -> Route:
+        """The closest answering skill, and the closest declining card; with `line`, only a declining card
+        that addresses what the line does (`Skill.addresses`) counts."""
         vectors = self._examples()
         scores: dict[str, float] = {}
         for name, mat in vectors.items():
@@ -85,7 +87,8 @@ class Router:
             scores[name] = float(sims[:2].mean())
         answering = {s.name for s in self.skills.answering()}
         best_answer = max((n for n in scores if n in answering), key=lambda n: scores[n], default=None)
-        best_decline = max((n for n in scores if n not in answering), key=lambda n: scores[n], default=None)
+        declining = [n for n in scores if n not in answering and (line is None or self.skills.get(n).addresses(line))]
+        best_decline = max(declining, key=lambda n: scores[n], default=None)
         skill = self.skills.get(best_answer) if best_answer else None
         return Route(skill=skill, score=scores.get(best_answer, 0.0) if best_answer else 0.0, scores=scores,
                      decline_skill=best_decline, decline_score=scores[best_decline] if best_decline else -1.0)

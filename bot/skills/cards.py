@@ -27,6 +27,11 @@ class Skill(BaseModel):
     # What a line asks for that a declining card declines whatever its topic ("... without them finding
     # out", "pass it off as my own"): regular expressions, case-insensitive (bot/knowledge/decide.py).
     intents: list[str] = []
+    # A declining card whose questions always address something in particular (a jailbreak addresses the
+    # bot, its rules or its prompt) may say so: a regular expression the line must match for the card to
+    # decline it by meaning ("do i need to worry about the eu ai act" is near "act as an AI" in meaning
+    # only). Its intents decline on their own.
+    addressed: str | None = None
     estimate: EstimateConfig | None = None  # the scoping card's effort coefficients (bot/scoping/estimate.py)
 
     @field_validator("estimate", mode="before")
@@ -44,11 +49,25 @@ class Skill(BaseModel):
                 raise ValueError(f"intent pattern {pattern!r} is not a regular expression ({exc})") from None
         return v
 
+    @field_validator("addressed")
+    @classmethod
+    def _pattern(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"addressed pattern {v!r} is not a regular expression ({exc})") from None
+        return v
+
     @model_validator(mode="after")
     def _intents_decline(self) -> Skill:
-        if self.intents and not self.declines:
-            raise ValueError("only a card with declines: true may list intents")
+        if (self.intents or self.addressed) and not self.declines:
+            raise ValueError("only a card with declines: true may list intents or say what it is addressed to")
         return self
+
+    def addresses(self, line: str) -> bool:
+        """May this declining card decline the line by meaning (its `addressed` pattern, if any, matches)?"""
+        return self.addressed is None or re.search(self.addressed, line, re.I) is not None
 
     @field_validator("examples")
     @classmethod
