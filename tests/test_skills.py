@@ -66,6 +66,18 @@ def test_intents_are_patterns_on_declining_cards_only(tmp_path):
         load_skill(card)
     card.write_text(body + "declines: true\nintents: ['\\bfake\\b']\n")
     assert load_skill(card).intents == [r"\bfake\b"]
+    card.write_text(body + "addressed: '\\byou\\b'\n")
+    with pytest.raises(ConfigError, match="declines: true"):
+        load_skill(card)
+
+
+def test_the_injection_card_declines_by_meaning_only_what_addresses_the_bot():
+    """Every example of the card addresses the bot, its rules or sources, or asks for made-up figures;
+    a question about a law whose name is near "act as an AI" in meaning does not."""
+    card = next(s for s in load_skills(ROOT / "skills") if s.name == "injection")
+    assert all(card.addresses(e) for e in card.examples)
+    assert not card.addresses("do i need to worry about the eu ai act")
+    assert not card.addresses("what does the AI act say about high risk systems")
 
 
 # One line per family of the shipped cards' intents, in words the cards' own examples do not use, and
