@@ -160,6 +160,21 @@ def test_a_comparison_naming_none_of_its_options_picks_between_those_said_before
     assert turns[2].kind == "context" and "upwork" in " ".join(turns[2].context).lower()
 
 
+def test_the_thing_the_last_answer_spoke_of_is_a_reference_back(vocab):
+    """"what should i ask for in the contract" after an answer from "What to check in a UK freelance
+    contract" is about that contract; "the quote" after it is a question of its own."""
+    first = "who owns the code i write in the uk?"
+    meta = cv.interpret(first, [], vocab).meta()
+    meta["sources"] = [["knowledge/ip/uk-copyright-ownership.md",
+                        "Who owns copyright in freelance work in the UK > What to check in a UK freelance contract"]]
+    history = [{"question": first, "standalone": first, "meta": meta}]
+    assert cv.names_said("what should i ask for in the contract", meta)
+    turn = cv.interpret("what should i ask for in the contract", history, vocab)
+    assert turn.kind == "context" and turn.context[0] == first
+    assert not cv.names_said("what should the quote include", meta)
+    assert cv.interpret("what should the quote include", history, vocab).kind == "standalone"
+
+
 def test_a_comparison_that_names_its_options_stands_alone(vocab):
     line = "which is better for a 3 month project, fixed price or hourly?"
     turns = chain(vocab, ["upwork fees?", line])

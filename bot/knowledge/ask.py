@@ -188,7 +188,8 @@ class Asker:
         has while its line asked alone finds them ("what about learning curves" after an NDA answer): the
         line as a standalone turn and its own vector; else None (a follow-up about the same thing, or one
         that points back, keeps the blend)."""
-        if turn.kind != "context" or not turn.subject or turn.by_model or conversation.points_back(turn.question):
+        if turn.kind != "context" or not turn.subject or turn.by_model or conversation.points_back(turn.question) \
+                or conversation.names_said(turn.question, turn.previous):
             return None
         corpus = self.kb.retriever.corpus()
         idf = {w: corpus.bm25.idf_of(w) for w in turn.subject if not is_number(w)}  # "what about 50%?" points back

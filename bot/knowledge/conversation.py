@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.knowledge.lexical import words
+from bot.knowledge.lexical import stem, words
 from bot.knowledge.slots import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ _PICK = re.compile(r"\b(which|what)\b(\W+\w+){0,3}?\W+(better|best|cheaper|cheap
                    r"recommended)\b|\b(former|latter|both of them|the other one|the (first|second) one|"
                    r"which of (them|the two|those|these))\b", re.I)
 _OPTIONS = re.compile(r"\b(or|vs\.?|versus)\b", re.I)
+_DEFINITE = re.compile(r"\bthe\s+([a-z][a-z-]{2,})", re.I)
 # Words that carry no subject of their own in a follow-up ("ok and what about ... instead then?").
 _FILLER = frozenset(words("ok okay alright fine cool thanks thx lol hmm well yeah yes yep nah also instead "
                           "then though tho still case question one ones say back btw again even actually "
@@ -101,6 +102,14 @@ def points_back(line: str) -> bool:
     """Does the line refer to something said before ("does that change anything?", "and if it's inside?",
     "which is better for ML work?")?"""
     return bool(_ANAPHORA.search(line)) or _picks(line)
+
+
+def names_said(line: str, previous: dict[str, Any] | None) -> bool:
+    """Does the line name with "the" something the previous answer's sections are about ("what should i
+    ask for in the contract?" after an answer from "What to check in a UK freelance contract")?"""
+    heads = {str(section).split(" > ")[-1] for _, section in (previous or {}).get("sources") or []}
+    said = set(words(" ".join(heads)))
+    return any(stem(m.group(1).lower()) in said for m in _DEFINITE.finditer(line))
 
 
 def _picks(line: str) -> bool:
@@ -203,7 +212,8 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
     # A slot change or an elaboration of a `context` turn keeps that turn's context.
     base = dict(slots=slots, changed=changed, context=list(state.get("context") or []),
                 previous=state)
-    anaphora = points_back(original)  # "which metric then?" refers back, chatter or not
+    # "which metric then?" refers back, chatter or not; so does "the contract" the last answer spoke of
+    anaphora = points_back(original) or names_said(original, state)
     # "why?", "why is that?" elaborate; "why not accuracy?" asks about a subject of its own, in context.
     why = _ELABORATE.match(question)
     asks_why = why is not None
