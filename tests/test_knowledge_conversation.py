@@ -64,6 +64,13 @@ def test_a_name_that_is_often_something_else_is_a_detail_only_before_a_role(voca
     assert found == expected
 
 
+@pytest.mark.parametrize("line", ["what about after 3 years", "i have 5 yrs of experience", "with 2 years experience",
+                                  "3 years in the industry"])
+def test_years_of_experience_are_no_contract_length(vocab, line):
+    assert "duration" not in vocab.slots(line)
+    assert vocab.slots("what about a 12 month contract")["duration"] == "12 month"
+
+
 def test_every_country_and_large_city_is_a_place_under_its_country(vocab):
     """The gazetteer: "and in kenya?" changes the place (it was read as a new question about the UK and
     answered with UK figures); a city sits under its country; common words that are also city names are

@@ -127,6 +127,8 @@ def _qualified(name: str, after: str) -> bool:
 _PLAIN = re.compile(r"\b(plain|simple|good|proper|basic)\s+$", re.I)
 _NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|twenty-four|a|an"
 _WORDS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_EXPERIENCE_BEFORE = re.compile(r"\b(after|with|over|since)\s+(about\s+|around\s+|nearly\s+|almost\s+)?$", re.I)
+_EXPERIENCE_AFTER = re.compile(r"\s*(of\s+)?(experience|exp\b|xp\b|ago\b|in\s+(the\s+)?(field|industry|ml|data|tech))", re.I)
 _DURATION = re.compile(rf"\b(\d{{1,3}}|{_NUMBER_WORDS})[- ]?(week|month|year|yr)s?(?:[- ]long)?\b", re.I)
 _NEUTRAL_JURISDICTION = re.compile(r"^\s*(any|general|global|worldwide)\b", re.I)
 
@@ -200,6 +202,8 @@ class Vocabulary:
         for m in _THE_US.finditer(text.lower()):
             add("place", "united states", m.end() - 2, m.end())
         for m in _DURATION.finditer(text):
+            if _EXPERIENCE_BEFORE.search(text[: m.start()]) or _EXPERIENCE_AFTER.match(text[m.end():]):
+                continue  # "after 3 years", "5 yrs of experience": the asker's experience, no contract length
             n = m.group(1).lower()
             n = "1" if n in ("a", "an", "one") else n
             add("duration", f"{n} {m.group(2).lower().replace('yr', 'year')}", m.start(), m.end())
