@@ -71,6 +71,15 @@ def test_years_of_experience_are_no_contract_length(vocab, line):
     assert vocab.slots("what about a 12 month contract")["duration"] == "12 month"
 
 
+def test_a_clients_project_names_no_kind_of_client(vocab):
+    """"code from an old client project" is whose work it was; "raise my rates with an old client" is a
+    repeat client, and "enterprise project pricing" a project for an enterprise."""
+    assert "client" not in vocab.slots("can i reuse code from an old client project?")
+    assert "client" not in vocab.slots("my existing client's model")
+    assert vocab.slots("how do i raise my rates with an old client")["client"] == "repeat client"
+    assert vocab.slots("enterprise project pricing")["client"] == "enterprise"
+
+
 def test_every_country_and_large_city_is_a_place_under_its_country(vocab):
     """The gazetteer: "and in kenya?" changes the place (it was read as a new question about the UK and
     answered with UK figures); a city sits under its country; common words that are also city names are
@@ -136,7 +145,7 @@ def test_a_detail_named_with_its_noun_is_still_a_detail_change(vocab):
 
 
 @pytest.mark.parametrize("line", ["give me an example", "tldr?", "in plain english please", "summarise that",
-                                  "for instance?", "eli5"])
+                                  "for instance?", "eli5", "can you make it shorter", "in one sentence?"])
 def test_asking_for_an_example_or_a_summary_elaborates(vocab, line):
     turns = chain(vocab, ["what is target leakage", line])
     assert turns[1].kind == "elaborate" and turns[1].standalone == "what is target leakage"
@@ -189,7 +198,8 @@ def test_a_comparison_that_names_its_options_stands_alone(vocab):
 
 
 @pytest.mark.parametrize("line", ["whats 12 x 9", "how do i bake a sourdough loaf",
-                                  "totally different q: how do i raise my rates with an old client"])
+                                  "totally different q: how do i raise my rates with an old client",
+                                  "one more: whats a background ip clause"])
 def test_a_question_with_its_own_subject_starts_fresh_however_short(vocab, line):
     turns = chain(vocab, ["what do ML contractors get per day in the uk?", line])
     assert turns[1].kind == "standalone" and turns[1].standalone == line and turns[1].slots == vocab.slots(line)

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 _SWITCH = re.compile(r"\b(unrelated|different (question|topic|thing|q)|new (question|topic)|another (question|thing)|"
                      r"separate (question|thing)|change of (topic|subject)|on another note|switching (topics?|gears)|"
-                     r"back to)\b", re.I)
+                     r"back to|also,? unrelated)\b|\b(one more( question| thing| q)?|quick (question|q))\s*[:,-]", re.I)
 _FOLLOW_START = re.compile(r"^\W*(and|but|or|also|so|then|what about|how about|what if|and if|if so|same|ok and|"
                            r"okay and|ok so|okay so|ok what|okay what|what else|instead|in that case)\b", re.I)
 _FOLLOW_END = re.compile(r"\b(too|as well|also|either)\W*$", re.I)
@@ -43,7 +43,9 @@ _ELABORATE = re.compile(r"^\W*(why|how come|explain|elaborate|tell me more|more 
                         r"what do you mean|say more|expand|and\??$|really\??$|how so|"
                         r"(give me |got |have you got |any |can you give (me )?)?(an |some )?examples?|for example|"
                         r"e\.?g\.?|for instance|such as|tl;?dr|summari[sz]e( that| it)?|in short|"
-                        r"(in )?plain english|in simple terms|simpler|more simply|eli5|what does that mean)\b", re.I)
+                        r"(in )?plain english|in simple terms|simpler|more simply|eli5|what does that mean|"
+                        r"((can|could) you )?(make it |keep it )?(shorter|briefer|more concise)|shorten (it|that)|"
+                        r"(the )?short version|in (one|a few|two) (sentences?|lines?))\b", re.I)
 _ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|they|them|their|there|then|such|same|instead|"
                        r"either|thing|one)\b", re.I)
 # A comparison that names none of what it compares ("which is better for ML work?", "the latter?") picks

@@ -127,6 +127,8 @@ def _qualified(name: str, after: str) -> bool:
 _PLAIN = re.compile(r"\b(plain|simple|good|proper|basic)\s+$", re.I)
 _NUMBER_WORDS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|eighteen|twenty-four|a|an"
 _WORDS = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_OWNED = re.compile(r"('s|s'|’s)?\s+(project|projects|code|codebase|repo|repository|work|data|dataset|model|notebooks?)\b",
+                    re.I)
 _EXPERIENCE_BEFORE = re.compile(r"\b(after|with|over|since)\s+(about\s+|around\s+|nearly\s+|almost\s+)?$", re.I)
 _EXPERIENCE_AFTER = re.compile(r"\s*(of\s+)?(experience|exp\b|xp\b|ago\b|in\s+(the\s+)?(field|industry|ml|data|tech))", re.I)
 _DURATION = re.compile(rf"\b(\d{{1,3}}|{_NUMBER_WORDS})[- ]?(week|month|year|yr)s?(?:[- ]long)?\b", re.I)
@@ -178,6 +180,9 @@ class Vocabulary:
             if _PLAIN.search(text[: m.start(1)]) and m.group(1).lower() == "english":
                 continue  # "in plain english" is a way of saying, not England
             cls, value = self.terms[m.group(1).lower()]
+            owned = _OWNED.match(text[m.end(1):])
+            if cls == "client" and owned and (owned.group(1) or m.group(1).lower().endswith(("client", "customer"))):
+                continue  # "code from an old client project": whose work it was, not the kind of client
             add(cls, value, m.start(1), m.end(1))
         for m in _QUALIFIED.finditer(text):
             name = m.group(1).lower()
