@@ -59,6 +59,19 @@ def test_a_value_set_only_after_the_outcome_is_a_post_outcome_leak():
     assert warns[0]["code"] == "leak_post_outcome" and warns[0]["column"] == "refund_issued"
 
 
+def test_a_weaker_post_outcome_leak_is_not_hidden_by_a_stronger_one():
+    """A cancellation reason filled in for every churner singles out all of them, which used to make a
+    refund amount paid to 60% of churners look unremarkable beside it; both are leaks."""
+    rng = np.random.default_rng(1)
+    df = subscriptions(rng)
+    df["cancellation_reason"] = np.where(df.churned == 1, rng.choice(["price", "moved", "support"], len(df)), "")
+    df["refund_amount"] = np.where((df.churned == 1) & (rng.random(len(df)) < 0.6),
+                                   rng.uniform(5, 50, len(df)).round(2), 0.0)
+    leaks, _ = scan(df, "churned")
+    assert {lk.column for lk in leaks} == {"cancellation_reason", "refund_amount"}
+    assert next(lk for lk in leaks if lk.column == "refund_amount").code == "leak_post_outcome"
+
+
 def test_missingness_that_encodes_the_target_is_seen_in_a_mostly_empty_column():
     rng = np.random.default_rng(1)
     df = subscriptions(rng)

@@ -14,7 +14,8 @@ is a leak suspect, warned about and left out of the headline baselines, when:
     predicts the target beyond chance: rows created later differ, so something that changed over
     time is not a column.
 Columns that are near-copies of each other (their held-out predictions agree) do not count as each
-other's competition, so a leak and its copy are both found. Thresholds: `scope.leakage` in
+other's competition, so a leak and its copy are both found; nor does a leak already found, so a weaker
+post-outcome column beside a stronger one (a refund beside a cancellation reason) is found too. Thresholds: `scope.leakage` in
 config.yaml, calibrated by evals/calibrate_leaks.py. Each finding carries a code, a plain-words
 reason and the evidence (scores alone, the best other column, the pure values).
 """
@@ -171,12 +172,13 @@ def _rank_screen(frame: Table, features: list[str], rows: np.ndarray, y: np.ndar
 # Judging ----------------------------------------------------------------------------------------
 
 
-def _rivals(col: str, scored: dict[str, _Alone]) -> list[str]:
-    """Other columns that carry a different signal (held-out predictions not near-identical)."""
+def _rivals(col: str, scored: dict[str, _Alone], leaked: frozenset[str] = frozenset()) -> list[str]:
+    """Other columns that carry a different signal (held-out predictions not near-identical), leaks
+    already found aside."""
     mine = scored[col].pred
     out = []
     for other, s in scored.items():
-        if other == col:
+        if other == col or other in leaked:
             continue
         if (mine is not None and s.pred is not None and np.std(mine) > 0 and np.std(s.pred) > 0
                 and abs(float(np.corrcoef(mine, s.pred)[0, 1])) >= SAME_SIGNAL):
@@ -212,6 +214,27 @@ def _judge(scored: dict[str, _Alone], frame: Table, rows: np.ndarray, target: Ta
                         "from it.", evidence)
         if leak is not None:
             leaks.append(leak)
+    # A leak found sets no yardstick for the others: values pure for a class are judged again against the
+    # columns that are not leaks ("refund_amount" is masked by "cancellation_reason", which singles out
+    # every churner). Only the pure-value rule: against weaker rivals, an honest strong column would look
+    # dominant.
+    leaked = frozenset(lk.column for lk in leaks)
+    while leaked:
+        more = []
+        for col in [c for c, s in scored.items() if c not in leaked and (s.pure or s.missing_pure)]:
+            s = scored[col]
+            rivals = _rivals(col, scored, leaked)
+            best_other = max(rivals, key=lambda c: scored[c].skill, default=None)
+            evidence = {"alone": _metric_value(s.skill, target), "metric": _metric_name(target),
+                        "best_other": names.show(best_other) if best_other else None,
+                        "best_other_alone": _metric_value(scored[best_other].skill, target) if best_other else None}
+            leak = _pure_leak(col, s, rivals, scored, frame, rows, target, names, limits, evidence)
+            if leak is not None:
+                more.append(leak)
+        if not more:
+            break
+        leaks += more
+        leaked = leaked | {lk.column for lk in more}
     return leaks
 
 
