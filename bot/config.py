@@ -190,7 +190,7 @@ class LeakChecks(_Section):
     dominance_skill: float = Field(0.9, gt=0, le=1)
     dominance_ratio: float = Field(1.5, ge=1)
     id_skill: float = Field(0.2, gt=0, le=1)
-    id_z: float = Field(8.0, gt=0)
+    id_z: float = Field(4.0, gt=0)
     sample_rows: int = Field(50_000, ge=1000)
 
 

@@ -142,6 +142,24 @@ def chance_z(codes: np.ndarray, y: np.ndarray, half: np.ndarray, task: str, n_cl
     return s, (s - float(null.mean())) / spread
 
 
+def order_z(order: np.ndarray, y: np.ndarray, half: np.ndarray, task: str, n_classes: int, positive: int | None,
+            rng: np.random.Generator, bins: int = 10, repeats: int = 20) -> tuple[float, float]:
+    """(skill, z) of the order an identifier encodes, against the skills of the same entities given their
+    numbers in a random order. A repeated ID (a store, a courier) carries its entity's effect whatever its
+    number, so shuffling rows would call any entity effect an order; shuffling the numbers between the
+    entities keeps the effect and breaks only the order (for an ID unique to its row, the two are the same)."""
+    s = skill(value_bins(order, bins), y, half, task, n_classes, positive)
+    ok = np.isfinite(order)
+    values, inverse = np.unique(order[ok], return_inverse=True)
+    null = []
+    for _ in range(repeats):
+        shuffled = order.copy()
+        shuffled[ok] = values[rng.permutation(len(values))][inverse]
+        null.append(skill(value_bins(shuffled, bins), y, half, task, n_classes, positive))
+    spread = max(float(np.std(null)), 1e-3)
+    return s, (s - float(np.mean(null))) / spread
+
+
 def purity(codes: np.ndarray, y: np.ndarray, half: np.ndarray, n_classes: int, min_share: float,
            min_rows: int) -> Pure | None:
     """The class best covered by codes pure for it (between two, the rarer class says more)."""

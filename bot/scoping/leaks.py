@@ -99,8 +99,7 @@ def scan_columns(frame: Table, profile: Profile, target: Target, random_state: i
     for col, c in profile.columns.items():
         order = id_order(frame[col], rows) if col != target.name and c.kind == "id" else None
         if order is not None:
-            ids[col] = alone.chance_z(alone.value_bins(order, bins=10), y, half, target.task, len(target.classes),
-                                      target.positive, rng)
+            ids[col] = alone.order_z(order, y, half, target.task, len(target.classes), target.positive, rng)
     return Scan(rows, y, features, scored, ids)
 
 
