@@ -121,3 +121,20 @@ def test_grouped_scores_stay_honest_and_forced_shuffling_is_marked_not_credible(
     assert warned and "not credible" in warned[0]["message"]
     advice = " ".join(w["message"] for w in honest["warnings"])
     assert "sort" not in advice  # no advice to sort rows that are already in time order within each ID
+
+
+def test_a_panel_shares_dates_between_entities_without_a_duplicate_warning():
+    """Many stores on the same week are a panel, not double-counted events; the same store twice on
+    one week is."""
+    from bot.scoping.checks import profile_warnings
+
+    weeks = pd.date_range("2024-01-01", periods=60, freq="W-MON").strftime("%Y-%m-%d")
+    df = pd.DataFrame({"store": np.repeat([f"S{i:02d}" for i in range(30)], 60), "week": np.tile(weeks, 30),
+                       "sales": np.random.default_rng(0).normal(100, 10, 1800).round(1)})
+    for data, dups in ((df, 0), (pd.concat([df, df.iloc[:5]], ignore_index=True), 5)):
+        table = convert_table(load_table(path=None, data=data.to_csv(index=False).encode(), filename="p.csv",
+                                         limits=LIMITS), LIMITS)
+        profile = profile_table(table)
+        assert profile.columns["week"].duplicates == dups
+        codes = [w["code"] for w in profile_warnings(profile, table.display, "sales")]
+        assert ("duplicate_timestamps" in codes) == bool(dups)

@@ -44,6 +44,7 @@ class ColumnProfile:
     monotonic: bool = False   # datetime (or integer) non-decreasing in file order
     duplicates: int = 0       # repeated values (datetime columns)
     ordered_within: str | None = None  # datetime in order within each entity of this repeating ID (rows kept together)
+    duplicates_within: str | None = None  # `duplicates` counts repeats within each entity of this ID (a panel)
     stats: dict[str, Any] | None = None
 
     @property
@@ -86,10 +87,17 @@ def _order_within_entities(frame: Any, cols: dict[str, ColumnProfile]) -> None:
     """Mark datetimes that are in time order within each entity's block of rows (a file sorted by ID, then time)."""
     entities = [name for name, c in cols.items() if c.group_id]
     for name, c in cols.items():
-        if c.kind != "datetime" or c.monotonic:
+        if c.kind != "datetime":
             continue
         t = frame[name].astype("datetime64[s]").astype(np.int64)
         ok = ~np.isnat(frame[name])
+        if entities:  # in a panel, many entities share a date: a repeat is the same entity at the same time
+            a = frame[entities[0]]
+            g = codes_of(a) if is_categorical(a) else pd.factorize(as_float(a))[0]
+            c.duplicates = int(pd.DataFrame({"g": g[ok], "t": t[ok]}).duplicated().sum())
+            c.duplicates_within = entities[0]
+        if c.monotonic:
+            continue
         for entity in entities:
             a = frame[entity]
             g = codes_of(a) if is_categorical(a) else pd.factorize(as_float(a))[0]

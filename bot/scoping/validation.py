@@ -284,8 +284,9 @@ def _entity_leak(s: _Structure, frame: Table, profile: Profile, target: Target, 
         return []
     per = len(s.groups) / max(s.n_groups, 1)
     prints = fingerprints(frame, profile, target, s.entity, s.groups)
-    also = (f"; {names.many(prints, 3)} describe the ID (the same value on all its rows), so they give it away "
-            "too") if prints else ""
+    one = len(prints) == 1
+    also = (f"; {names.many(prints, 3)} {'describes' if one else 'describe'} the ID (the same value on all its rows), "
+            f"so {'it gives' if one else 'they give'} it away too") if prints else ""
     done = ("Shuffled folds were used as asked: the scores are not credible for new IDs." if shuffled else
             f"Folds are grouped by {names.code(s.entity)}.")
     reason = (f"rows of one {names.code(s.entity)} ({fmt_int(s.n_groups)} IDs, about {per:.0f} rows each) would sit "
