@@ -138,3 +138,19 @@ def test_a_panel_shares_dates_between_entities_without_a_duplicate_warning():
         assert profile.columns["week"].duplicates == dups
         codes = [w["code"] for w in profile_warnings(profile, table.display, "sales")]
         assert ("duplicate_timestamps" in codes) == bool(dups)
+
+
+def test_a_forecast_says_how_many_time_steps_are_missing(core, tmp_path):
+    from bot.scoping.common import Names
+    from bot.scoping.frames import TimeIndex, _forecast_reason
+
+    days = pd.date_range("2023-01-01", periods=400, freq="D")
+    keep = np.delete(np.arange(400), [50, 51, 52, 200])
+    path = tmp_path / "orders.csv"
+    pd.DataFrame({"day": days[keep].strftime("%Y-%m-%d"),
+                  "orders": (100 + 10 * np.sin(np.arange(400) / 7))[keep].round(1)}).to_csv(path, index=False)
+    report = core.scope(path=path, target="orders", budget=8)["report"]
+    assert report["frame"] == "forecasting"
+    assert "4 days of the 400 between the first and last date are missing" in report["frame_reason"]
+    whole = TimeIndex("day", "daily", 1.0, [], 400, 1.0)
+    assert "missing" not in _forecast_reason(Names({}), whole, "orders", False)

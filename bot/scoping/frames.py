@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from bot.errors import InputError
-from bot.scoping.common import Names, fmt_int
+from bot.scoping.common import Names, fmt_int, fmt_share
 from bot.scoping.convert import Table, as_float, codes_of, is_categorical, is_datetime
 from bot.scoping.profile import Profile
 
@@ -52,6 +52,7 @@ class TimeIndex:
     regular_share: float           # share of gaps between consecutive time steps that equal the frequency
     series: list[str] = field(default_factory=list)  # raw series-key columns (empty: one series)
     n_series: int = 1
+    missing_steps: int = 0         # time steps absent between the first and the last (gaps in the index)
 
 
 @dataclass
@@ -215,7 +216,8 @@ def time_index(frame: Table, profile: Profile, target_rows: np.ndarray, date_col
             return None
         series, n_series = key
     allowed = [(m, name) for m, name in seasons if len(steps) >= 2 * m]
-    return TimeIndex(date_col, freq, step, allowed, int(len(steps)), round(regular, 3), series, n_series)
+    missing = int(sum(round(g / step) - 1 for g in gaps if step > 0 and g > 1.5 * step)) if freq != "irregular" else 0
+    return TimeIndex(date_col, freq, step, allowed, int(len(steps)), round(regular, 3), series, n_series, missing)
 
 
 def _series_key(frame: Table, profile: Profile, rows: np.ndarray, t: np.ndarray, n_steps: int, date_col: str,
@@ -333,7 +335,20 @@ def _forecast_reason(names: Names, ti: TimeIndex, target: str, forced: bool) -> 
     series = (f" for each of {fmt_int(ti.n_series)} series ({names.many(ti.series)})" if ti.series else "")
     return (f"{lead}{names.code(target)} is measured {ti.frequency} over {fmt_int(ti.steps)} time steps of "
             f"{names.code(ti.column)}{series}: a forecasting problem, validated by backtests that train on the past "
-            "and forecast the next block of time.")
+            f"and forecast the next block of time.{_gaps(ti)}")
+
+
+def _gaps(ti: TimeIndex) -> str:
+    """A sentence on the time steps missing from the index, if any."""
+    if not ti.missing_steps:
+        return ""
+    unit = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter",
+            "yearly": "year"}.get(ti.frequency, "step")
+    total = ti.steps + ti.missing_steps
+    many = "s" if ti.missing_steps != 1 else ""
+    return (f" {fmt_int(ti.missing_steps)} {unit}{many} of the {fmt_int(total)} between the first and last date "
+            f"{'are' if many else 'is'} missing ({fmt_share(ti.missing_steps, total)}): the baselines treat them as "
+            "unknown values, so ask whether they are zeros (no sales, closed) or data that was lost.")
 
 
 def _text_reason(names: Names, text: list[str], forced: bool, rare: bool, base: float | None) -> str:
