@@ -142,6 +142,10 @@ def test_a_detail_named_with_its_noun_is_still_a_detail_change(vocab):
     turns = chain(vocab, ["whats the median ML day rate in the uk", "what about for LLM work"])
     assert turns[1].kind == "slot" and turns[1].standalone.startswith("whats the median ML day rate in the uk")
     assert turns[1].slots["specialty"] == "llm"
+    # "paris specifically" and "senior level" are details with a word of emphasis or their noun
+    turns = chain(vocab, ["whats a typical ml day rate in france?", "paris specifically", "senior level"])
+    assert [t.kind for t in turns[1:]] == ["slot", "slot"]
+    assert "paris" in turns[1].standalone and turns[2].slots["seniority"] == "senior"
 
 
 @pytest.mark.parametrize("line", ["give me an example", "tldr?", "in plain english please", "summarise that",

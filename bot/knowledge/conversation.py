@@ -64,7 +64,10 @@ _FILLER = frozenset(words("ok okay alright fine cool thanks thx lol hmm well yea
                           # a correction of the question before ("no i meant in the us", "sorry, hourly not daily")
                           "no not sorry meant wait oops rather correction "
                           # the nouns a detail is named with ("what about for LLM work?", "and senior roles?")
-                          "work works stuff thing things gig gigs job jobs role roles project projects"))
+                          "work works stuff thing things gig gigs job jobs role roles project projects "
+                          "level levels grade "
+                          # emphasis ("paris specifically?", "senior level in particular")
+                          "specifically exactly particularly particular precisely especially mainly roughly"))
 # What a follow-up of the `context` kind carries into its text: the situation, not the details.
 CARRIED = ("place", "client", "seniority", "platform")
 _PHRASE = {"place": "in {}", "platform": "on {}", "seniority": "at {} level", "specialty": "for {} work",
