@@ -146,6 +146,9 @@ def test_a_detail_named_with_its_noun_is_still_a_detail_change(vocab):
     turns = chain(vocab, ["whats a typical ml day rate in france?", "paris specifically", "senior level"])
     assert [t.kind for t in turns[1:]] == ["slot", "slot"]
     assert "paris" in turns[1].standalone and turns[2].slots["seniority"] == "senior"
+    turns = chain(vocab, ["whats a typical ml day rate in the uk?", "for juniors?", "netherlands maybe"])
+    assert [t.kind for t in turns[1:]] == ["slot", "slot"] and turns[1].slots["seniority"] == "junior"
+    assert turns[2].slots["place"] == "netherlands"
 
 
 @pytest.mark.parametrize("line", ["give me an example", "tldr?", "in plain english please", "summarise that",

@@ -67,7 +67,9 @@ _FILLER = frozenset(words("ok okay alright fine cool thanks thx lol hmm well yea
                           "work works stuff thing things gig gigs job jobs role roles project projects "
                           "level levels grade "
                           # emphasis ("paris specifically?", "senior level in particular")
-                          "specifically exactly particularly particular precisely especially mainly roughly"))
+                          "specifically exactly particularly particular precisely especially mainly roughly "
+                          # hedges and people nouns ("netherlands maybe", "same for nlp folks")
+                          "maybe perhaps probably possibly folks people guys ppl devs"))
 # What a follow-up of the `context` kind carries into its text: the situation, not the details.
 CARRIED = ("place", "client", "seniority", "platform")
 _PHRASE = {"place": "in {}", "platform": "on {}", "seniority": "at {} level", "specialty": "for {} work",

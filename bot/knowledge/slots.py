@@ -74,9 +74,10 @@ _THE_US = re.compile(r"\bthe us\b(?![-'’])")
 _US_NOUN = re.compile(r"\bus[- ](?=(client|clients|company|companies|law|laws|based|market|rates?|contracts?|"
                       r"contractors?|startups?|customers?|firms?|jurisdiction|version|entity|llc|federal)\b)")
 
-SENIORITY = {"junior": ("junior", "jr", "entry level", "entry-level", "graduate", "grad", "beginner"),
+SENIORITY = {"junior": ("junior", "juniors", "jr", "entry level", "entry-level", "graduate", "graduates", "grad",
+                        "grads", "beginner", "beginners"),
              "mid": ("mid", "mid-level", "mid level", "intermediate", "midweight", "mid-weight"),
-             "senior": ("senior", "sr", "experienced", "seasoned"),
+             "senior": ("senior", "seniors", "sr", "experienced", "seasoned"),
              "lead": ("lead", "principal", "staff", "head of")}
 SPECIALTY = {"llm": ("llm", "llms", "rag", "genai", "gen ai", "generative ai", "large language model",
                      "large language models", "gpt", "chatbot", "chatbots"),
