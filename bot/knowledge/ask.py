@@ -224,9 +224,9 @@ class Asker:
         """How far the closest card of questions to decline (for the line or any of its clauses) beats
         the line's evidence of being in the remit (its closest skill, or its closest passage)."""
         clauses = [c for c in _CLAUSE.split(turn.question) if len(c.split()) >= self.settings.decline.clause_words]
-        # (the query vector's texts join the same batch: for a question on its own, the same text)
-        vecs = self._encode([turn.question, *(clauses if len(clauses) > 1 else [])], also=self._query_texts(turn))
         texts = [turn.question, *(clauses if len(clauses) > 1 else [])]
+        # (the query vector's texts join the same batch: for a question on its own, the same text)
+        vecs = self._encode(texts, also=self._query_texts(turn))
         routes = [self.kb.router.route(v, line=t) for v, t in zip(vecs, texts, strict=True)]
         vectors = self.kb.retriever.corpus().vectors
         passage = float((vectors @ vecs[0]).max()) if vectors is not None and len(vectors) else -1.0

@@ -137,9 +137,13 @@ def chance_z(codes: np.ndarray, y: np.ndarray, half: np.ndarray, task: str, n_cl
              rng: np.random.Generator, repeats: int = 20) -> tuple[float, float]:
     """(skill, z): the skill against the skills the same codes reach on permuted targets."""
     s = skill(codes, y, half, task, n_classes, positive)
-    null = np.array([skill(codes, rng.permutation(y), half, task, n_classes, positive) for _ in range(repeats)])
-    spread = max(float(null.std()), 1e-3)
-    return s, (s - float(null.mean())) / spread
+    null = [skill(codes, rng.permutation(y), half, task, n_classes, positive) for _ in range(repeats)]
+    return s, _z(s, null)
+
+
+def _z(s: float, null: list[float]) -> float:
+    """How far a skill sits above the skills of a null (in its spread, floored so a flat null is no infinity)."""
+    return (s - float(np.mean(null))) / max(float(np.std(null)), 1e-3)
 
 
 def order_z(order: np.ndarray, y: np.ndarray, half: np.ndarray, task: str, n_classes: int, positive: int | None,
@@ -156,8 +160,7 @@ def order_z(order: np.ndarray, y: np.ndarray, half: np.ndarray, task: str, n_cla
         shuffled = order.copy()
         shuffled[ok] = values[rng.permutation(len(values))][inverse]
         null.append(skill(value_bins(shuffled, bins), y, half, task, n_classes, positive))
-    spread = max(float(np.std(null)), 1e-3)
-    return s, (s - float(np.mean(null))) / spread
+    return s, _z(s, null)
 
 
 def purity(codes: np.ndarray, y: np.ndarray, half: np.ndarray, n_classes: int, min_share: float,

@@ -68,14 +68,11 @@ def profile_warnings(profile: Profile, names: Names, target_name: str | None) ->
                                f"{code} is a date/time column ({fmt_int(c.unique)} distinct values): the baselines use it as a "
                                "day count, month, day of week and hour. Make sure only dates known at prediction time are used."))
             per_row = c.unique >= 0.5 * (n - c.missing)
-            if c.duplicates_within and c.duplicates:
+            if c.duplicates and (c.duplicates_within or per_row):
+                where = (f"within one {names.code(c.duplicates_within)} (the same ID at the same time, among "
+                         if c.duplicates_within else "(repeated values among ")
                 out.append(warning("duplicate_timestamps", shown,
-                                   f"{code} has {fmt_int(c.duplicates)} duplicate timestamps within one "
-                                   f"{names.code(c.duplicates_within)} (the same ID at the same time, among "
-                                   f"{fmt_int(n - c.missing)} rows): check for double-counted events before a time-based split."))
-            elif per_row and c.duplicates and not c.duplicates_within:
-                out.append(warning("duplicate_timestamps", shown,
-                                   f"{code} has {fmt_int(c.duplicates)} duplicate timestamps (repeated values among "
+                                   f"{code} has {fmt_int(c.duplicates)} duplicate timestamps {where}"
                                    f"{fmt_int(n - c.missing)} rows): check for double-counted events before a time-based split."))
             if per_row and not c.monotonic and not c.ordered_within:
                 grouped = any(p.group_id for p in profile.columns.values())

@@ -194,11 +194,8 @@ def _judge(scored: dict[str, _Alone], frame: Table, rows: np.ndarray, target: Ta
     for col in top:
         s = scored[col]
         rivals = _rivals(col, scored)
-        best_other = max(rivals, key=lambda c: scored[c].skill, default=None)
+        best_other, evidence = _evidence(s, rivals, scored, target, names)
         other_skill = scored[best_other].skill if best_other else 0.0
-        evidence = {"alone": _metric_value(s.skill, target), "metric": _metric_name(target),
-                    "best_other": names.show(best_other) if best_other else None,
-                    "best_other_alone": _metric_value(other_skill, target) if best_other else None}
         leak = _pure_leak(col, s, rivals, scored, frame, rows, target, names, limits, evidence)
         if leak is None and s.skill >= limits.alone_skill:
             leak = Leak(col, evidence["alone"], f"{_alone_text(s.skill, target)} on its own", "leakage",
@@ -223,11 +220,8 @@ def _judge(scored: dict[str, _Alone], frame: Table, rows: np.ndarray, target: Ta
         for col in [c for c, s in scored.items() if c not in leaked and (s.pure or s.missing_pure)]:
             s = scored[col]
             rivals = _rivals(col, scored, leaked)
-            best_other = max(rivals, key=lambda c: scored[c].skill, default=None)
-            evidence = {"alone": _metric_value(s.skill, target), "metric": _metric_name(target),
-                        "best_other": names.show(best_other) if best_other else None,
-                        "best_other_alone": _metric_value(scored[best_other].skill, target) if best_other else None}
-            leak = _pure_leak(col, s, rivals, scored, frame, rows, target, names, limits, evidence)
+            leak = _pure_leak(col, s, rivals, scored, frame, rows, target, names, limits,
+                              _evidence(s, rivals, scored, target, names)[1])
             if leak is not None:
                 more.append(leak)
         if not more:
@@ -235,6 +229,16 @@ def _judge(scored: dict[str, _Alone], frame: Table, rows: np.ndarray, target: Ta
         leaks += more
         leaked = leaked | {lk.column for lk in more}
     return leaks
+
+
+def _evidence(s: _Alone, rivals: list[str], scored: dict[str, _Alone], target: Target,
+              names: Names) -> tuple[str | None, dict]:
+    """The strongest rival column and the evidence every finding carries (the column's score alone, the
+    best rival's)."""
+    best_other = max(rivals, key=lambda c: scored[c].skill, default=None)
+    return best_other, {"alone": _metric_value(s.skill, target), "metric": _metric_name(target),
+                        "best_other": names.show(best_other) if best_other else None,
+                        "best_other_alone": _metric_value(scored[best_other].skill, target) if best_other else None}
 
 
 def _pure_leak(col: str, s: _Alone, rivals: list[str], scored: dict[str, _Alone], frame: Table, rows: np.ndarray,

@@ -84,28 +84,33 @@ def profile_table(table: TypedTable) -> Profile:
 
 
 def _order_within_entities(frame: Any, cols: dict[str, ColumnProfile]) -> None:
-    """Mark datetimes that are in time order within each entity's block of rows (a file sorted by ID, then time)."""
+    """Mark datetimes that are in time order within each entity's block of rows (a file sorted by ID, then
+    time), and count a panel's duplicate timestamps within an entity (many entities share a date: a repeat
+    is the same entity at the same time)."""
     entities = [name for name, c in cols.items() if c.group_id]
+    if not entities:
+        return
+    groups = {name: _entity_codes(frame[name]) for name in entities}
     for name, c in cols.items():
         if c.kind != "datetime":
             continue
         t = frame[name].astype("datetime64[s]").astype(np.int64)
         ok = ~np.isnat(frame[name])
-        if entities:  # in a panel, many entities share a date: a repeat is the same entity at the same time
-            a = frame[entities[0]]
-            g = codes_of(a) if is_categorical(a) else pd.factorize(as_float(a))[0]
-            c.duplicates = int(pd.DataFrame({"g": g[ok], "t": t[ok]}).duplicated().sum())
-            c.duplicates_within = entities[0]
+        g = groups[entities[0]]
+        c.duplicates = int(pd.DataFrame({"g": g[ok], "t": t[ok]}).duplicated().sum())
+        c.duplicates_within = entities[0]
         if c.monotonic:
             continue
         for entity in entities:
-            a = frame[entity]
-            g = codes_of(a) if is_categorical(a) else pd.factorize(as_float(a))[0]
+            g = groups[entity]
             same = (g[1:] == g[:-1]) & ok[1:] & ok[:-1]
             if same.sum() >= 0.5 * frame.rows and np.mean(np.diff(t)[same] >= 0) >= ORDERED_SHARE:
                 c.ordered_within = entity
                 break
 
+
+def _entity_codes(a: Any) -> np.ndarray:
+    return codes_of(a) if is_categorical(a) else pd.factorize(as_float(a))[0]
 
 
 def _profile_column(name: str, a: Any, info: Any, n: int) -> ColumnProfile:

@@ -13,6 +13,13 @@ from bot.scoping.estimate import EstimateConfig, validate_estimate_block
 from bot.yamlfile import config_error, read_mapping
 
 
+def _compiles(pattern: str, what: str) -> None:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"{what} pattern {pattern!r} is not a regular expression ({exc})") from None
+
+
 class Skill(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -43,20 +50,14 @@ class Skill(BaseModel):
     @classmethod
     def _patterns(cls, v: list[str]) -> list[str]:
         for pattern in v:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"intent pattern {pattern!r} is not a regular expression ({exc})") from None
+            _compiles(pattern, "intent")
         return v
 
     @field_validator("addressed")
     @classmethod
     def _pattern(cls, v: str | None) -> str | None:
         if v is not None:
-            try:
-                re.compile(v)
-            except re.error as exc:
-                raise ValueError(f"addressed pattern {v!r} is not a regular expression ({exc})") from None
+            _compiles(v, "addressed")
         return v
 
     @model_validator(mode="after")
