@@ -332,6 +332,28 @@ def test_a_sum_read_as_a_follow_up_is_still_declined(kb_data_dir):
     assert not core.ask("what about 50%?", user_id="cv4", conversation_id=rates)["declined"]
 
 
+def test_a_client_type_named_with_its_size_is_a_detail_change_with_its_article(vocab):
+    """"and if the client is a big corporate?" changes the client type of the question before (the size
+    and the word "client" are no subject of their own), and the rewrite reads "for an enterprise client"."""
+    turns = chain(vocab, ["how much should i ask as a deposit for a 3 month project",
+                          "and if the client is a big corporate?"])
+    assert turns[1].kind == "slot" and turns[1].slots["client"] == "enterprise"
+    assert turns[1].standalone.endswith("for an enterprise client"), turns[1].standalone
+    turns = chain(vocab, ["how big a deposit should i ask for", "what about a small startup"])
+    assert turns[1].kind == "slot" and turns[1].standalone.endswith("for a startup client"), turns[1].standalone
+
+
+def test_a_new_question_in_the_same_situation_does_not_repeat_the_answer_before(kb_core):
+    """A `context` follow-up may repeat a sentence shown before only when it has the follow-up's own
+    words: "what if they refuse any deposit?" is not answered with the deposit sizes again."""
+    first = kb_core.ask("how much should i ask as a deposit for a 3 month project", user_id="cv9")
+    then = kb_core.ask("what if they refuse any deposit", user_id="cv9", conversation_id=first["conversation_id"])
+    assert not then["declined"]
+    before = {s.strip() for s in first["answer"].split("[") if len(s) > 40}
+    again = [s.strip() for s in then["answer"].split("[") if len(s) > 40 and s.strip() in before]
+    assert all("refuse" in s.lower() for s in again), again
+
+
 def test_why_elaborates_from_the_previous_sections_without_repeating(kb_core):
     first = kb_core.ask("What is temporal leakage?", user_id="cv4")
     why = kb_core.ask("why?", user_id="cv4", conversation_id=first["conversation_id"])

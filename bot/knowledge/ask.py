@@ -27,7 +27,7 @@ from bot.knowledge.acronyms import Acronyms
 from bot.knowledge.compose import compose, extract, footer
 from bot.knowledge.conversation import Turn
 from bot.knowledge.embeddings import encode
-from bot.knowledge.lexical import is_number
+from bot.knowledge.lexical import is_number, words
 from bot.knowledge.retrieve import Hit, whole_sections
 from bot.knowledge.sentences import chunk_sentences
 from bot.knowledge.spelling import Speller, english_words, model_words
@@ -430,15 +430,19 @@ class Asker:
         detail or a "why?") the sentences the previous answer showed; and a note for each changed
         detail the cited passages do not speak to."""
         # A changed detail or a "why?" adds to the previous answer; a new question about the same situation
-        # may zoom in on a sentence shown before ("what goes in that caveat line?"), so it may repeat.
-        shown = set(turn.previous.get("shown") or []) if turn.kind in ("slot", "elaborate") else set()
+        # may zoom in on a sentence shown before ("what goes in that caveat line?"): one that has the new
+        # question's own words may repeat, the others not ("what if they refuse any deposit?" after "how
+        # big a deposit?" is not answered with the same sizes again).
+        shown = set(turn.previous.get("shown") or []) if turn.kind in ("slot", "elaborate", "context") else set()
+        subject = set(turn.subject) if turn.kind == "context" else set()
         places = self._places(turn, parts)
 
         changed = set(turn.changed.items())
 
         def keep(sentence: str) -> bool:
             found = None  # the sentence's slot mentions, read only when a rule needs them
-            if _digest(sentence) in shown and not (turn.kind == "elaborate" and _EXPLAINS.search(sentence)):
+            if _digest(sentence) in shown and not (turn.kind == "elaborate" and _EXPLAINS.search(sentence)) \
+                    and not (subject and subject & set(words(sentence))):
                 found = parts.vocab.find(sentence) if changed else []
                 if not changed & {(m.cls, m.value) for m in found}:
                     return False  # a follow-up adds to the answer before; "why?" may give its reasons again,

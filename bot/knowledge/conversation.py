@@ -69,12 +69,15 @@ _FILLER = frozenset(words("ok okay alright fine cool thanks thx lol hmm well yea
                           # emphasis ("paris specifically?", "senior level in particular")
                           "specifically exactly particularly particular precisely especially mainly roughly "
                           # hedges and people nouns ("netherlands maybe", "same for nlp folks")
-                          "maybe perhaps probably possibly folks people guys ppl devs"))
+                          "maybe perhaps probably possibly folks people guys ppl devs client clients "
+                          # the size a client type is named with ("and if the client is a big corporate?")
+                          "big bigger large larger small smaller tiny huge massive"))
 # What a follow-up of the `context` kind carries into its text: the situation, not the details.
 CARRIED = ("place", "client", "seniority", "platform")
 _PHRASE = {"place": "in {}", "platform": "on {}", "seniority": "at {} level", "specialty": "for {} work",
            "engagement": "on a {} basis", "ir35": "{}", "client": "for a {} client", "duration": "on a {} contract"}
 
+_AN = re.compile(r"(^|\s)a ([aeiou])", re.I)
 _THE_PLACES = frozenset(["united kingdom", "united states", "netherlands", "european union", "uae"])
 
 # Acknowledgements and interjections at either end of a line carry no question ("fine. what should my
@@ -300,7 +303,7 @@ def substitute(text: str, slots: dict[str, str], vocab: Vocabulary, *, replace: 
         m = by_class.get(cls)
         if m is None:
             phrase = "for a {}" if cls == "client" and value.endswith("client") else _PHRASE.get(cls, "{}")
-            inserts.append(phrase.format(surface))
+            inserts.append(_AN.sub(r"\1an \2", phrase.format(surface)))  # "for an enterprise client"
         elif m.value != value and replace:
             start = m.start
             if cls == "place" and out[:start].lower().endswith("the ") and value not in _THE_PLACES:
