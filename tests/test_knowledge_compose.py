@@ -56,6 +56,11 @@ def test_a_lead_in_travels_with_its_items_or_is_dropped():
     long_list = "The steps are:\n\n" + "\n".join(f"- step number {i} of a very long checklist of work" for i in range(30))
     units = split_units(long_list, max_list_chars=300)
     assert not any(u[1] == "The steps are:" for u in units) and len(units) == 30
+    # A lead-in too short to be a sentence alone still carries its list (it was lost with its items).
+    units = split_units("State ownership in writing. Useful points to agree:\n\n- a signed assignment of copyright\n"
+                        "- your pre-existing tools excluded from it")
+    assert ("Useful points to agree:", ["a signed assignment of copyright", "your pre-existing tools excluded from it"]) \
+        in [(u[1], u[2]) for u in units]
 
 
 def test_sentences_about_the_guide_itself_are_dropped():

@@ -42,6 +42,8 @@ def test_slot_values_come_from_the_rate_cards_and_the_table(vocab):
     assert vocab.slots("and in the us?")["place"] == "united states"  # the pronoun never follows "the"
     assert "place" not in vocab.slots("say it in plain english") and vocab.slots("english law")["place"]
     assert "place" not in vocab.slots("they told us the usual rate")
+    assert vocab.slots("what about us remote clients")["place"] == "united states"  # a qualifier between
+    assert "place" not in vocab.slots("what about us remote freelancers")
     # IR35 status is a detail of its own: asking about it keeps the day rate of the question before
     assert vocab.slots("day rate outside ir35") == {"engagement": "daily", "ir35": "outside ir35"}
     assert vocab.slots("what about a 12-month contract")["duration"] == "12 month"
@@ -343,15 +345,27 @@ def test_a_client_type_named_with_its_size_is_a_detail_change_with_its_article(v
     assert turns[1].kind == "slot" and turns[1].standalone.endswith("for a startup client"), turns[1].standalone
 
 
-def test_a_new_question_in_the_same_situation_does_not_repeat_the_answer_before(kb_core):
+def test_a_new_question_in_the_same_situation_does_not_repeat_the_answer_before(full_kb_data_dir):
     """A `context` follow-up may repeat a sentence shown before only when it has the follow-up's own
     words: "what if they refuse any deposit?" is not answered with the deposit sizes again."""
+    kb_core = make_core(full_kb_data_dir)
     first = kb_core.ask("how much should i ask as a deposit for a 3 month project", user_id="cv9")
     then = kb_core.ask("what if they refuse any deposit", user_id="cv9", conversation_id=first["conversation_id"])
     assert not then["declined"]
     before = {s.strip() for s in first["answer"].split("[") if len(s) > 40}
     again = [s.strip() for s in then["answer"].split("[") if len(s) > 40 and s.strip() in before]
     assert all("refuse" in s.lower() for s in again), again
+
+
+def test_a_chain_of_follow_ups_that_point_back_keeps_the_subject_they_point_to(full_kb_data_dir):
+    """"how long should it last" after "what should it exclude" after an NDA question is still about the
+    NDA: retrieval reads every question the turn refers to, not only the one just before."""
+    kb_core = make_core(full_kb_data_dir)
+    first = kb_core.ask("should i sign an nda before the discovery call", user_id="cv10")
+    conv = first["conversation_id"]
+    kb_core.ask("what should it exclude", user_id="cv10", conversation_id=conv)
+    last = kb_core.ask("how long should it last", user_id="cv10", conversation_id=conv)
+    assert not last["declined"] and last["sources"][0]["source"].endswith("ip/ndas.md"), last["sources"]
 
 
 def test_why_elaborates_from_the_previous_sections_without_repeating(kb_core):
@@ -364,9 +378,10 @@ def test_why_elaborates_from_the_previous_sections_without_repeating(kb_core):
     assert len(again) <= 1, again  # at most a reason sentence shown again
 
 
-def test_a_place_whose_guide_ranks_low_is_found_not_declined(kb_core):
-    """The US guide ranks far below the UK one for "median ML day rate in the united states"; a place
+def test_a_place_whose_guide_ranks_low_is_found_not_declined(full_kb_data_dir):
+    """The US guides rank far below the UK ones for "median ML day rate in the united states"; a place
     question reads the wider candidate list, so the place is covered (not "the guides do not cover")."""
+    kb_core = make_core(full_kb_data_dir)
     first = kb_core.ask("whats the median ML day rate in the uk", user_id="cv14")
     follow = kb_core.ask("no i meant in the us", user_id="cv14", conversation_id=first["conversation_id"])
     assert "do not cover United States" not in follow["answer"]

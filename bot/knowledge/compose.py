@@ -140,7 +140,7 @@ def split_units(text: str, *, max_list_chars: int = 700) -> list[tuple[int, str,
     for pos, (s, items) in enumerate(out):
         if _LEAD_IN.search(s) and not items:
             continue  # a lead-in whose list is missing (or was too long) says nothing alone
-        if _keep(s):
+        if _keep(s) or (items and not _META.search(s)):  # a short lead-in ("Useful points:") travels with its list
             units.append((pos, s, items))
     return units
 

@@ -158,13 +158,16 @@ class Turn:
     own_words: int = 0  # a follow-up's content words of its own (not slots, fillers, nor the earlier question's)
     earlier: list[str] = field(default_factory=list)  # a standalone turn's previous question (no switch between)
     subject: list[str] = field(default_factory=list)  # a `context` follow-up's own content words
+    refers: bool = False  # a `context` follow-up that points back ("it", "that", "the contract" said before)
 
     @property
     def search_text(self) -> str:
         """The words retrieval matches: a `context` turn's own words and those of the question it refers
         to ("how do I spot it?" after "what is data leakage?"); a model's rewrite stands alone."""
         if self.kind == "context" and self.context and not self.by_model:
-            return f"{self.standalone} {self.context[0]}"
+            # a line that only points back ("how long should it last?" after "what should it exclude?"
+            # after an NDA question) reads every question it refers to; others the one just before
+            return " ".join([self.standalone, *(self.context if self.refers else self.context[:1])])
         return self.standalone
 
     @property
@@ -247,7 +250,7 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
         if picks:  # the options are the questions before, not the last detail alone
             context = list(dict.fromkeys([*_asked(history, 2), *context]))[:2]
         return Turn("context", question, standalone, question, carried, changed, context, state,
-                    rewritten=standalone != question, own_words=len(new_words), subject=new_words)
+                    rewritten=standalone != question, own_words=len(new_words), subject=new_words, refers=anaphora)
     return fresh
 
 

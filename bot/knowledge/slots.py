@@ -71,8 +71,10 @@ CODES = {"US": "united states", "UK": "united kingdom", "EU": "european union", 
 # Lower-case "us" is the United States when it qualifies a noun that a place qualifies, or after "the"
 # ("and in the us?": the pronoun never follows "the").
 _THE_US = re.compile(r"\bthe us\b(?![-'’])")
-_US_NOUN = re.compile(r"\bus[- ](?=(client|clients|company|companies|law|laws|based|market|rates?|contracts?|"
-                      r"contractors?|startups?|customers?|firms?|jurisdiction|version|entity|llc|federal)\b)")
+_US_NOUN = re.compile(r"\bus[- ](?=((remote|tech|ml|ai|saas|big|small|large|enterprise)\s+)?"
+                      r"(client|clients|company|companies|law|laws|based|market|rates?|contracts?|"
+                      r"contractors?|startups?|customers?|firms?|jurisdiction|version|entity|llc|federal|"
+                      r"salary|salaries|jobs?|employers?|agency|agencies)\b)")
 
 SENIORITY = {"junior": ("junior", "juniors", "jr", "entry level", "entry-level", "graduate", "graduates", "grad",
                         "grads", "beginner", "beginners"),
