@@ -10,7 +10,7 @@ import pytest
 from bot.config import Compose
 from bot.knowledge.compose import clean_inline, extract, footer, split_sentences, split_units
 from bot.knowledge.lexical import BM25, identifiers, words
-from bot.knowledge.retrieve import Hit
+from bot.knowledge.retrieve import Hit, spelt_apart
 from tests.conftest import ROOT, make_core
 
 _MASKED = re.compile(r"\[[^\]]*\]\([^)]*\)")
@@ -88,6 +88,14 @@ def test_identifiers_cover_code_statutes_and_names():
     assert {"cross_val_score", "stratifiedkfold", "random_state", "s.80", "cdpa", "§31", "urhg", "art.28",
             "art.28(10)", "ir35", "gridsearchcv", "model_selection"} <= names
     assert not identifiers("what day rate should i charge in london for a three month contract?")
+
+
+def test_identifiers_typed_as_separate_words_are_found():
+    names = {"groupkfold", "kfold", "cross_val_score", "timeseriessplit"}
+    assert spelt_apart("whats the difference with group k fold", names) == {"groupkfold"}  # the longest run
+    assert spelt_apart("how does cross val score work? and k-fold", names) == {"cross_val_score", "kfold"}
+    assert spelt_apart("time series split vs a random split", names) == {"timeseriessplit"}
+    assert not spelt_apart("what day rate should i charge", names)
 
 
 # On the real small index ------------------------------------------------------------------------

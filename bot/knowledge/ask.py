@@ -429,12 +429,13 @@ class Asker:
         """The answer without sentences about other places than the one asked for, nor (after a changed
         detail or a "why?") the sentences the previous answer showed; and a note for each changed
         detail the cited passages do not speak to."""
-        # A changed detail or a "why?" adds to the previous answer; a new question about the same situation
-        # may zoom in on a sentence shown before ("what goes in that caveat line?"): one that has the new
-        # question's own words may repeat, the others not ("what if they refuse any deposit?" after "how
-        # big a deposit?" is not answered with the same sizes again).
-        shown = set(turn.previous.get("shown") or []) if turn.kind in ("slot", "elaborate", "context") else set()
+        # A changed detail or a "why?" adds to the previous answer. A new question about the same situation
+        # may zoom in on a sentence shown before ("what goes in that caveat line?", "what should i do
+        # instead?"); when it has words of its own, only a sentence with one of them may repeat ("what if
+        # they refuse any deposit?" after "how big a deposit?" is not answered with the same sizes again).
         subject = set(turn.subject) if turn.kind == "context" else set()
+        again = turn.kind in ("slot", "elaborate") or bool(subject)
+        shown = set(turn.previous.get("shown") or []) if again else set()
         places = self._places(turn, parts)
 
         changed = set(turn.changed.items())

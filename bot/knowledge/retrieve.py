@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -250,7 +251,7 @@ class Retriever:
     def _named(query: str, corpus: Corpus, sims: np.ndarray | None, n: int) -> list[int]:
         """Chunks that name the question's exact identifiers (API names, statutes), the rarest names
         first; among equals, the closest in meaning (else the earliest)."""
-        wanted = [name for name in identifiers(query) if name in corpus.names]
+        wanted = [name for name in identifiers(query) | spelt_apart(query, corpus.names) if name in corpus.names]
         if not wanted:
             return []
         total = len(corpus.ids)
@@ -331,6 +332,25 @@ def _overviews(metas: list[dict[str, Any]]) -> set[int]:
     sectioned = {str(m.get("source", "")) for m in metas if " > " in str(m.get("section", ""))}
     return {i for i, m in enumerate(metas)
             if " > " not in str(m.get("section", "")) and str(m.get("source", "")) in sectioned}
+
+
+_WORD = re.compile(r"[a-z0-9]+", re.I)
+
+
+def spelt_apart(query: str, names) -> set[str]:
+    """The identifiers of `names` the query types as separate words ("group k fold" -> groupkfold,
+    "cross val score" -> cross_val_score): runs of 2 to 4 words joined, as one word or with underscores."""
+    toks = [t.lower() for t in _WORD.findall(query)]
+    found: list[tuple[int, int, str]] = []
+    for n in range(4, 1, -1):  # the longest run first: "group k fold" is GroupKFold, not KFold
+        for i in range(len(toks) - n + 1):
+            if any(a <= i and i + n <= b for a, b, _ in found):
+                continue
+            run = toks[i:i + n]
+            joined = next((j for j in ("".join(run), "_".join(run)) if len(j) >= 5 and j in names), None)
+            if joined:
+                found.append((i, i + n, joined))
+    return {name for _, _, name in found}
 
 
 def _name_index(texts: list[str], metas: list[dict[str, Any]]) -> dict[str, list[int]]:
