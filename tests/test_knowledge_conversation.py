@@ -73,6 +73,12 @@ def test_years_of_experience_are_no_contract_length(vocab, line):
     assert vocab.slots("what about a 12 month contract")["duration"] == "12 month"
 
 
+@pytest.mark.parametrize("line", ["and if i only bill 3 days a week", "20 hours a month", "two calls a week"])
+def test_how_much_one_works_per_week_is_no_contract_length(vocab, line):
+    assert "duration" not in vocab.slots(line)
+    assert vocab.slots("for a year")["duration"] == "1 year"
+
+
 def test_a_clients_project_names_no_kind_of_client(vocab):
     """"code from an old client project" is whose work it was; "raise my rates with an old client" is a
     repeat client, and "enterprise project pricing" a project for an enterprise."""

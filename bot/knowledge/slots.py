@@ -135,6 +135,7 @@ _OWNED = re.compile(r"('s|s'|’s)?\s+(project|projects|code|codebase|repo|repos
 _EXPERIENCE_BEFORE = re.compile(r"\b(after|with|over|since)\s+(about\s+|around\s+|nearly\s+|almost\s+)?$", re.I)
 _EXPERIENCE_AFTER = re.compile(r"\s*(of\s+)?(experience|exp\b|xp\b|ago\b|in\s+(the\s+)?(field|industry|ml|data|tech))", re.I)
 _DURATION = re.compile(rf"\b(\d{{1,3}}|{_NUMBER_WORDS})[- ]?(week|month|year|yr)s?(?:[- ]long)?\b", re.I)
+_PER_BEFORE = re.compile(r"\b(days?|hours?|hrs?|h|times|evenings?|weekends?|sessions?|calls?|meetings?)\s*$", re.I)
 _NEUTRAL_JURISDICTION = re.compile(r"^\s*(any|general|global|worldwide)\b", re.I)
 
 
@@ -212,6 +213,8 @@ class Vocabulary:
         for m in _DURATION.finditer(text):
             if _EXPERIENCE_BEFORE.search(text[: m.start()]) or _EXPERIENCE_AFTER.match(text[m.end():]):
                 continue  # "after 3 years", "5 yrs of experience": the asker's experience, no contract length
+            if m.group(1).lower() in ("a", "an") and _PER_BEFORE.search(text[: m.start()]):
+                continue  # "3 days a week", "20 hours a month": how much one works, no contract length
             n = m.group(1).lower()
             n = "1" if n in ("a", "an", "one") else n
             add("duration", f"{n} {m.group(2).lower().replace('yr', 'year')}", m.start(), m.end())
