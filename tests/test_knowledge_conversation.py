@@ -273,6 +273,16 @@ def test_contractions_get_their_apostrophe_and_english_words_are_not_corrected()
     assert speller.correct("the cleint does not say") == "the client does not say"  # typos are still fixed
 
 
+def test_a_misspelt_agent_noun_the_guides_use_is_corrected_and_chat_spellings_are_read():
+    """"controler" and "processer" are known only once -er is taken off, but they are typos of nouns the
+    guides use often; "specialises" (another inflection) stays; "wats", "hw" and "b4" are read as words."""
+    guides = ["The controller decides and the processor acts. " * 3 + "The processes run. The specialists check."]
+    speller = Speller(guides, known=set(english_words()))
+    assert speller.correct("controler or processer?") == "controller or processor?"
+    assert speller.correct("she specialises in retail") == "she specialises in retail"
+    assert speller.correct("wats the rate, hw much b4 i start") == "what's the rate, how much before i start"
+
+
 def test_a_compound_typed_as_one_word_is_split_as_the_guides_write_it():
     guides = ["Cross-validation on time series needs care. Cross-validation with TimeSeriesSplit.",
               "A time series has an order, and time series folds keep it. Data leakage and a day rate."]

@@ -22,6 +22,8 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from bot.knowledge.lexical import stem
+
 log = logging.getLogger(__name__)
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]")
@@ -32,6 +34,8 @@ _CONTRACTIONS = {w.replace("'", ""): w for w in (
     "hasn't", "hadn't", "shouldn't", "wouldn't", "couldn't", "mustn't", "needn't", "what's", "that's",
     "who's", "where's", "there's", "here's", "how's", "when's", "why's", "they're", "you're", "i'm",
     "i've", "you've", "we've", "they've", "it'll", "you'll", "they'll", "you'd", "they'd")}
+# Chat spellings of question words, too short for typo correction ("wat day rate", "hw much").
+_CONTRACTIONS.update({"wat": "what", "wats": "what's", "wot": "what", "hw": "how", "abt": "about", "b4": "before"})
 _CONTRACTED = re.compile(r"\b(" + "|".join(sorted(_CONTRACTIONS, key=len, reverse=True)) + r")\b", re.I)
 _SUFFIXES = ("ing", "ed", "es", "s", "d", "ly", "er", "ers")
 _PREFIXES = ("re", "pre", "un", "non", "co", "sub", "over", "under", "mis", "multi", "post", "self", "de")
@@ -85,8 +89,22 @@ class Speller:
             return None
         if word not in self._cache:
             known = self._known(word)  # an English word the guides write as two ("timeseries") is split
-            self._cache[word] = self._split(word, known) or (None if known else self._closest(word))
+            self._cache[word] = self._split(word, known) or (self._near_guide_word(word) if known
+                                                             else self._closest(word))
         return self._cache[word]
+
+    def _near_guide_word(self, word: str) -> str | None:
+        """A noun of agent known only once its -er/-or is taken off ("controler" -> "control", "processer")
+        that is one edit from such a noun the guides use often ("controller", "processor"): the typo of
+        that noun. Other inflections stay as typed ("specialises" is no "specialists")."""
+        if word in self.known or not _AGENT.search(word):
+            return None
+        near = [c for c in self._deletes_near(word) if _AGENT.search(c) and self.counts[c] >= _GUIDE_COMMON
+                and distance(word, c, 1) <= 1 and stem(c) != stem(word)]
+        return max(near, key=lambda c: (self.counts[c], c), default=None)
+
+    def _deletes_near(self, word: str) -> set[str]:
+        return {c for d in _deletes(word, 1) for c in self._deletes.get(d, ())}
 
     def _split(self, word: str, known: bool) -> str | None:
         """A compound typed as one word, as the guides write it: hyphenated ("crossvalidation" ->
@@ -148,6 +166,8 @@ class Speller:
         return best
 
 
+_AGENT = re.compile(r"(er|or)s?$")
+_GUIDE_COMMON = 3  # uses in the guides: a word this common is what a near-miss of it was meant to be
 _SHORT = 5  # letters: a word this short is corrected by one edit, never of its first letter
 _NAME_MIN = 5  # letters: a shorter word is never corrected to a name (a platform or a place)
 
