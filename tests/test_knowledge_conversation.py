@@ -384,6 +384,27 @@ def test_a_chain_of_follow_ups_that_point_back_keeps_the_subject_they_point_to(f
     assert not last["declined"] and last["sources"][0]["source"].endswith("ip/ndas.md"), last["sources"]
 
 
+@pytest.mark.parametrize("line, expected", [("and which crm should they use to log the answers", True),
+                                            ("what about fiverr?", True), ("so which one", True),
+                                            ("the client only cares about catching churners", False),
+                                            ("im in the uk btw", False)])
+def test_a_line_that_asks_is_told_from_one_that_says_more_about_the_situation(line, expected):
+    assert cv.asks(line) is expected
+
+
+def test_a_statement_about_the_situation_and_a_bare_reference_back_are_not_declined(full_kb_data_dir):
+    """"the client only cares about catching churners" says more about the situation (it is not judged
+    alone like a question of its own), and "so which one" has no words to judge outside the remit."""
+    core = make_core(full_kb_data_dir)
+    first = core.ask("what metric should i use for a churn model", user_id="cv11")
+    conv = first["conversation_id"]
+    said = core.ask("the client only cares about catching churners", user_id="cv11", conversation_id=conv)
+    which = core.ask("so which one", user_id="cv11", conversation_id=conv)
+    assert not said["declined"] and not which["declined"], (said["answer"], which["answer"])
+    weather = core.ask("and the weather?", user_id="cv11", conversation_id=conv)
+    assert weather["declined"] and weather["decline_reason"] == "remit"  # words of its own are still judged
+
+
 def test_why_elaborates_from_the_previous_sections_without_repeating(kb_core):
     first = kb_core.ask("What is temporal leakage?", user_id="cv4")
     why = kb_core.ask("why?", user_id="cv4", conversation_id=first["conversation_id"])

@@ -86,7 +86,10 @@ class Asker:
         history = kb.store.turns(conversation_id, self.settings.conversations.max_turns) if conversation_id else []
         turn = conversation.interpret(parts.read(question), history, parts.vocab)
         social = conversation.social(question)  # "thanks!", "hi", "what can you do?"
-        gap = self._remit_gap(turn) if not social and not skill and turn.kind in ("standalone", "context") else None
+        # A follow-up with no words of its own ("so which one?") is only its reference back: nothing to judge
+        # outside the remit by meaning (intents and sums still are).
+        judged = turn.kind == "standalone" or (turn.kind == "context" and turn.own_words > 0)
+        gap = self._remit_gap(turn) if not social and not skill and judged else None
         refers_back = turn.follow_up and turn.own_words < self.settings.decline.follow_up_subject_words
         intent = decide.declined_intent(turn.question, kb.skills)  # "... without them finding out"
         if social:
@@ -210,9 +213,11 @@ class Asker:
         return (alone, vector) if names_it(found) else None
 
     def _own_evidence(self, turn: Turn, card, parts: Parts, route) -> decide.Evidence | None:
-        """The evidence of a `context` follow-up's own line, asked alone, when it has a subject of its own
-        (`decline.own_subject_words` words the question before does not have); else None."""
-        if turn.kind != "context" or turn.own_words < self.settings.decline.own_subject_words:
+        """The evidence of a `context` follow-up's own line, asked alone, when it asks about a subject of its
+        own (`decline.own_subject_words` words the question before does not have); else None. A line that
+        only says more about the situation ("the client only cares about catching churners") is context."""
+        if turn.kind != "context" or turn.own_words < self.settings.decline.own_subject_words \
+                or not conversation.asks(turn.question):
             return None
         alone = conversation.interpret(turn.standalone, [], parts.vocab)
         vector = self._encode(self._query_texts(turn))[0]  # the line's own vector, embedded already

@@ -108,6 +108,18 @@ _HELP = re.compile(r"^\W*((hi|hey|hello|ok|okay|so)\W+)?(help|/help|commands|wha
                    re.I)
 
 
+# A line that asks something: a question mark, or a question word or request first (after "and", "so", ...).
+_ASKS = re.compile(r"\?|^\W*((and|but|so|ok|okay|also|then|well|hmm|right)\W+)*(what|whats|what's|which|how|why|when|"
+                   r"where|who|whose|can|could|should|would|will|do|does|did|is|are|was|were|am|any|tips|help|tell|"
+                   r"explain|give|show|list|recommend|suggest|compare|wat|hw)\b", re.I)
+
+
+def asks(line: str) -> bool:
+    """Does the line ask something ("and which crm should they use?"), rather than say something about
+    the situation ("the client only cares about catching churners")?"""
+    return bool(_ASKS.search(line))
+
+
 def points_back(line: str) -> bool:
     """Does the line refer to something said before ("does that change anything?", "and if it's inside?",
     "which is better for ML work?")?"""
