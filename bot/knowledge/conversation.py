@@ -109,9 +109,10 @@ _HELP = re.compile(r"^\W*((hi|hey|hello|ok|okay|so)\W+)?(help|/help|commands|wha
 
 
 # A line that asks something: a question mark, or a question word or request first (after "and", "so", ...).
-_ASKS = re.compile(r"\?|^\W*((and|but|so|ok|okay|also|then|well|hmm|right)\W+)*(what|whats|what's|which|how|why|when|"
+# It reads the line as corrected (Parts.read): "whats", "wat" and "hw" are "what's", "what" and "how" by then.
+_ASKS = re.compile(r"\?|^\W*((and|but|so|ok|okay|also|then|well|hmm|right)\W+)*(what|which|how|why|when|"
                    r"where|who|whose|can|could|should|would|will|do|does|did|is|are|was|were|am|any|tips|help|tell|"
-                   r"explain|give|show|list|recommend|suggest|compare|wat|hw)\b", re.I)
+                   r"explain|give|show|list|recommend|suggest|compare)\b", re.I)
 
 
 def asks(line: str) -> bool:

@@ -103,8 +103,9 @@ class Speller:
                 and distance(word, c, 1) <= 1 and stem(c) != stem(word)]
         return max(near, key=lambda c: (self.counts[c], c), default=None)
 
-    def _deletes_near(self, word: str) -> set[str]:
-        return {c for d in _deletes(word, 1) for c in self._deletes.get(d, ())}
+    def _deletes_near(self, word: str, k: int = 1) -> set[str]:
+        """Guide words sharing a string with `word` once up to `k` of its letters (and one of theirs) are deleted."""
+        return {c for d in _deletes(word, k) for c in self._deletes.get(d, ())}
 
     def _split(self, word: str, known: bool) -> str | None:
         """A compound typed as one word, as the guides write it: hyphenated ("crossvalidation" ->
@@ -151,7 +152,7 @@ class Speller:
 
     def _closest(self, word: str) -> str | None:
         limit = _limit(word)
-        candidates = {c for d in _deletes(word, limit) for c in self._deletes.get(d, ())}
+        candidates = self._deletes_near(word, limit)
         if len(word) <= _SHORT:  # a short word whose first letter differs is another word, seldom a typo
             candidates = {c for c in candidates if c[0] == word[0]}  # ("yolo" is no "Nolo", "jira" no "kira")
         best, best_key = None, None
