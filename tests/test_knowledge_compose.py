@@ -195,6 +195,24 @@ def test_a_sentence_that_points_back_comes_with_the_one_it_points_to():
     assert not any(t.startswith("The same survey") for t in texts), texts
 
 
+def test_a_sentence_that_points_back_is_never_shown_without_the_one_it_points_to():
+    """When the sentence "The same survey ..." points back to is left out (here: it gives a figure
+    another section already gave), the pointing sentence is left out too: alone it names a survey the
+    reader never saw."""
+    question = "how much time goes on data cleaning and loading"
+    lead = "Data scientists spent about 60% of their time cleaning data and 19% collecting it in 2016."
+    survey = ("A 2020 survey put data cleaning at about 26% and data loading at about 19% of the time. "
+              "The same survey put model training at about 11% of the time.")
+    hits = [_passage("m/a.md", "A > Time", lead, 1.0), _passage("m/b.md", "B > Survey", survey, 0.7)]
+    bm25 = BM25([words(h.text) for h in hits])
+    picked = extract(question, None, hits, None, bm25, max_sentences=7, max_chars=1800,
+                     weights=Compose(sem=0.0, lex=0.6, prior=2.0, lead=0.1, other=0.3, other_max=2))
+    texts = [p.text for p in picked]
+    assert texts[0].startswith("Data scientists spent"), texts
+    assert not any(t.startswith("A 2020 survey") for t in texts), texts  # "19%" again, from another guide
+    assert not any(t.startswith("The same survey") for t in texts), texts
+
+
 def test_the_lead_section_is_read_whole_when_it_spans_chunks(tmp_path):
     """A section whose opening answer became a chunk of its own: with `compose.whole_sections` the
     answer reads the rest of the section too (the second chunk is never retrieved on its own)."""

@@ -259,17 +259,30 @@ def _antecedents_first(ranked: list[int], scored: _Scored, picked: _Picked) -> l
     """(candidate, sentence to take) in the candidates' order: a sentence that points back is taken as
     the one it points back to (the sentence before it in its passage, at the candidate's relevance),
     unless that one is in the answer already."""
-    index = {(s.hit, s.pos): i for i, s in enumerate(scored.sentences)}
     out: list[tuple[int, int]] = []
     seen = set(picked.order)
     for i in ranked:
-        s = scored.sentences[i]
-        j = index.get((s.hit, s.pos - 1)) if _ANAPHOR.match(s.text) else None
+        j = _antecedent(i, scored)
         k = j if j is not None and j not in seen else i
         if k not in seen:
             out.append((i, k))
             seen.add(k)
     return out
+
+
+def _antecedent(i: int, scored: _Scored) -> int | None:
+    """The sentence that sentence i points back to (the one before it in its passage), if it points back."""
+    s = scored.sentences[i]
+    if s.pos == 0 or not _ANAPHOR.match(s.text):
+        return None
+    return next((j for j, t in enumerate(scored.sentences) if t.hit == s.hit and t.pos == s.pos - 1), None)
+
+
+def _orphan(i: int, scored: _Scored, picked: _Picked) -> bool:
+    """Sentence i points back to a sentence the answer does not show ("The same survey ..." whose
+    survey was left out as a repeat): alone it would name what the reader never saw."""
+    j = _antecedent(i, scored)
+    return j is not None and j not in picked.order
 
 
 def extract(question: str, question_vector: np.ndarray, hits: list[Hit], vectors: SentenceVectors, bm25: BM25,
@@ -292,7 +305,9 @@ def extract(question: str, question_vector: np.ndarray, hits: list[Hit], vectors
     for i, take in ((i, k) for i, k in ranked if scored.section[i] == home):
         if len(picked.order) >= max_sentences or rel[i] < w.support * rel[lead]:
             break
-        if not picked.repeats(take, w.duplicate) and not picked.take(take):
+        if picked.repeats(take, w.duplicate) or _orphan(take, scored, picked):
+            continue
+        if not picked.take(take):
             break
     # Another guide's section only with a sentence nearly as relevant as the lead (`other`; covering
     # question words the answer has not covered yet counts in its favour), at most `other_max` from each.
@@ -305,7 +320,7 @@ def extract(question: str, question_vector: np.ndarray, hits: list[Hit], vectors
         kin = scored.section[i][0] == home[0]
         share, most = (w.same_guide, w.same_guide_max) if kin else (w.other, w.other_max)
         if rel[i] + w.other_gain * gain < share * rel[lead] or picked.per_section.get(scored.section[i], 0) >= \
-                most or picked.repeats(take, w.duplicate):
+                most or picked.repeats(take, w.duplicate) or _orphan(take, scored, picked):
             continue
         if not picked.take(take):
             break
