@@ -283,6 +283,17 @@ def test_a_misspelt_agent_noun_the_guides_use_is_corrected_and_chat_spellings_ar
     assert speller.correct("wats the rate, hw much b4 i start") == "what's the rate, how much before i start"
 
 
+def test_clipped_words_of_work_chat_are_read_as_the_full_word_the_guides_use():
+    """"prod", "perf" and "hyperparams" are read as the words the guides use; a clipping the guides use
+    themselves ("docs") stays, and so does one whose full word no guide has, or a unit of time."""
+    guides = ["Performance in production can drop. Tune hyperparameters on validation folds. Read the docs."]
+    speller = Speller(guides, known=set(english_words()))
+    assert speller.correct("prod perf dropped") == "production performance dropped"
+    assert speller.correct("Hyperparams on the val set?") == "Hyperparameters on the validation set?"
+    assert speller.correct("read the docs, 2 yrs and 3 hrs") == "read the docs, 2 yrs and 3 hrs"
+    assert speller.correct("the biz case") == "the biz case"  # no guide says "business"
+
+
 def test_a_compound_typed_as_one_word_is_split_as_the_guides_write_it():
     guides = ["Cross-validation on time series needs care. Cross-validation with TimeSeriesSplit.",
               "A time series has an order, and time series folds keep it. Data leakage and a day rate."]

@@ -37,6 +37,17 @@ _CONTRACTIONS = {w.replace("'", ""): w for w in (
 # Chat spellings of question words, too short for typo correction ("wat day rate", "hw much").
 _CONTRACTIONS.update({"wat": "what", "wats": "what's", "wot": "what", "hw": "how", "abt": "about", "b4": "before"})
 _CONTRACTED = re.compile(r"\b(" + "|".join(sorted(_CONTRACTIONS, key=len, reverse=True)) + r")\b", re.I)
+# Clipped words of work chat ("prod", "perf", "hyperparams"): read as the full word when the guides
+# never use the clipping and do use the full word (a guide's own "CV" or "docs" stays as typed). Units
+# of time ("2 yrs", "3 hrs") stay as typed: the conversation reads them as durations already.
+_CLIPPINGS = {"prod": "production", "perf": "performance", "params": "parameters", "param": "parameter",
+              "hyperparams": "hyperparameters", "hyperparam": "hyperparameter", "eval": "evaluation",
+              "evals": "evaluations", "val": "validation", "feats": "features",
+              "stats": "statistics", "repo": "repository", "repos": "repositories", "impl": "implementation",
+              "approx": "approximately", "mgmt": "management", "dept": "department", "biz": "business",
+              "reqs": "requirements", "specs": "specifications", "ppl": "people", "infra": "infrastructure", "env": "environment",
+              "algo": "algorithm", "algos": "algorithms", "diff": "difference", "num": "number"}
+_CLIPPED = re.compile(r"\b(" + "|".join(sorted(_CLIPPINGS, key=len, reverse=True)) + r")\b", re.I)
 _SUFFIXES = ("ing", "ed", "es", "s", "d", "ly", "er", "ers")
 _PREFIXES = ("re", "pre", "un", "non", "co", "sub", "over", "under", "mis", "multi", "post", "self", "de")
 _BRITISH = (("ise", "ize"), ("ising", "izing"), ("ised", "ized"), ("isation", "ization"), ("yse", "yze"),
@@ -74,6 +85,15 @@ class Speller:
             return full.capitalize() if m.group(0)[0].isupper() else full
 
         text = _CONTRACTED.sub(contracted, text)
+
+        def clipped(m: re.Match) -> str:
+            word = m.group(0)
+            full = _CLIPPINGS[word.lower()]
+            if word.lower() in self.counts or full.split()[0] not in self.counts:
+                return word
+            return full.capitalize() if word[0].isupper() else full
+
+        text = _CLIPPED.sub(clipped, text)
 
         def fix(m: re.Match) -> str:
             word = m.group(0)
