@@ -522,3 +522,33 @@ def test_the_slot_vocabulary_reads_the_rate_cards_from_any_working_directory(tmp
     monkeypatch.chdir(tmp_path)
     book = make_core(tmp_path / "data").knowledge.asker._rate_book
     assert book is not None and book.regions
+
+
+def test_a_changed_specialty_is_written_as_the_guides_write_it(vocab):
+    """The rewrite puts in "time series", not the canonical "timeseries" no guide uses (words retrieval
+    matches), and "computer vision", not the ambiguous "cv"."""
+    turns = chain(vocab, ["is stratified k fold needed for imbalanced data", "what about for time series"])
+    assert turns[1].kind == "slot" and turns[1].standalone.endswith("for time series work"), turns[1].standalone
+    turns = chain(vocab, ["how do i price an nlp project", "and for computer vision?"])
+    assert "computer vision" in turns[1].standalone and " cv " not in f" {turns[1].standalone} "
+
+
+def test_subject_words_typed_together_are_found_together():
+    from bot.knowledge.ask import _subject_units
+    from bot.knowledge.lexical import words
+
+    idf = {w: 1.0 for w in words("time series learning vpn download")}
+    assert _subject_units("what about time series, learning", idf) == [words("time series learning")]
+    assert _subject_units("time series beats learning", idf) == [words("time series"), words("learning")]
+    assert _subject_units("which vpn should i use to download", idf) == [words("vpn"), words("download")]
+
+
+def test_a_follow_up_that_changes_the_specialty_leads_with_the_section_about_it(full_kb_data_dir):
+    """After a stratified k-fold answer, "what about for time series" leads with the section headed by
+    time series: its heading names the changed detail, so the answer follows that order, not the
+    passages' fused scores (the stratified passages score higher on the words carried over)."""
+    kb_core = make_core(full_kb_data_dir)
+    first = kb_core.ask("is stratified k fold needed for imbalanced data", user_id="cv10")
+    then = kb_core.ask("what about for time series", user_id="cv10", conversation_id=first["conversation_id"])
+    assert not then["declined"]
+    assert then["sources"][0]["section"].endswith("Time series and TimeSeriesSplit"), then["sources"]

@@ -58,6 +58,8 @@ class Parts:
     #                                                  title and tags name (("seniority", "senior"), ...)
     acronyms: Acronyms | None = None  # the acronyms the guides spell out ("SOW" -> "statement of work")
     platforms: frozenset[str] | None = None  # the platforms some guide names (None: not worked out)
+    section_details: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=dict)  # (source,
+    #                                                  section) -> details its own heading names ("Time series ...")
 
     def read(self, question: str) -> str:
         """The question as the pipeline reads it: typos corrected, the guides' acronyms spelt out."""
@@ -197,12 +199,16 @@ class Asker:
         corpus = self.kb.retriever.corpus()
         idf = {w: corpus.bm25.idf_of(w) for w in turn.subject if not is_number(w)}  # "what about 50%?" points back
         total = sum(idf.values())
+        units = _subject_units(turn.question, idf)
 
         def names_it(found: list[Hit]) -> bool:
-            """Do the top passages have most of the subject (by idf: "data leakage" is about leakage)?"""
-            words = set().union(*(corpus.tokens[corpus.position[h.id]] for h in found[:_SUBJECT_PASSAGES]
-                                  if h.id in corpus.position))
-            return sum(v for w, v in idf.items() if w in words) >= self.settings.conversations.new_subject_share * total
+            """Do the top passages have most of the subject (by idf: "data leakage" is about leakage)? Words
+            typed together count together: "time series" is named by a passage that says "time series", not
+            by one that says "time" (a run of subject words is found only as the same run of words)."""
+            texts = [words(h.text) for h in found[:_SUBJECT_PASSAGES]]
+            grams = {tuple(t[i:i + n]) for t in texts for n in {len(u) for u in units} for i in range(len(t))}
+            named = sum(sum(idf[w] for w in u) for u in units if tuple(u) in grams)
+            return named >= self.settings.conversations.new_subject_share * total
 
         if not hits or not total or names_it(hits):
             return None
@@ -309,6 +315,9 @@ class Asker:
         # The decline evidence reads the fused order (what the index says about the question); the answer
         # reads the reranked one (which passage answers it), unless a changed detail decided the order.
         hits = fused if turn.changed else self._rerank(fused, qvec)
+        if turn.changed and fused and set(turn.changed.items()) & parts.section_details.get(
+                (str(fused[0].meta.get("source", "")), fused[0].section), set()):
+            hits = _in_order(fused)  # the first passage's own heading names the detail changed: it leads
         route = route or kb.router.route(qvec)
         unknown = decide.unknown_share(turn.search_text, kb.retriever.corpus().bm25.postings)
         return ranked, hits, decide.evidence(fused, route, unknown, self._best_sentence(fused, qvec))
@@ -320,16 +329,22 @@ class Asker:
         return sorted(hits, key=lambda h: -h.score * (boost if h.meta.get("source") in cited else 1.0))
 
     def _prefer_details(self, hits: list[Hit], turn: Turn, parts: Parts) -> list[Hit]:
-        """Passages of a guide about a detail the question names (its title or tags name the seniority,
-        specialty, platform or client type asked about: "senior" -> the seniority premiums guide) gain
-        `retrieval.detail_boost` of their score."""
+        """Passages about a detail the question names gain `retrieval.detail_boost` of their score: those of
+        a guide whose title or tags name the seniority, specialty, platform or client type asked about
+        ("senior" -> the seniority premiums guide), and those of a section whose own heading names it
+        ("... for time series" -> "Time series and TimeSeriesSplit")."""
         cfg = self.settings.retrieval
         wanted = {(c, v) for c, v in turn.slots.items() if c in cfg.detail_classes}
         if not cfg.detail_boost or not wanted:
             return hits
         boost = 1.0 + cfg.detail_boost
-        scored = [replace(h, score=h.score * boost) if wanted & parts.guide_details.get(h.meta.get("source"), set())
-                  else h for h in hits]
+
+        def about(h: Hit) -> bool:
+            source = h.meta.get("source")
+            return bool(wanted & (parts.guide_details.get(source, set())
+                                  | parts.section_details.get((str(source or ""), h.section), set())))
+
+        scored = [replace(h, score=h.score * boost) if about(h) else h for h in hits]
         return sorted(scored, key=lambda h: -h.score)
 
     def _rerank(self, ranked: list[Hit], qvec) -> list[Hit]:
@@ -514,8 +529,12 @@ class Asker:
         known = known | names  # misspelling no guide word is close to is corrected to it ("manchster")
         places: list[set[str]] = []
         details: dict[str, set[tuple[str, str]]] = {}  # per guide: the details its title and tags name
+        sections: dict[tuple[str, str], set[tuple[str, str]]] = {}  # per section: the details its heading names
         for meta in corpus.metas:
-            source = str(meta.get("source", ""))
+            source, section = str(meta.get("source", "")), str(meta.get("section", ""))
+            if (source, section) not in sections and " > " in section:
+                named = vocab.find(section.rsplit(" > ", 1)[1])
+                sections[(source, section)] = {(m.cls, m.value) for m in named if m.cls != "place"}
             if source in details:
                 continue
             about = vocab.guide_places(meta)
@@ -531,7 +550,7 @@ class Asker:
             text = "\n".join(corpus.texts).lower()
             platforms |= {v for v in dotted if v in text}
         return Parts(corpus.generation, speller, vocab, places, details, Acronyms.from_texts(corpus.texts, known),
-                     frozenset(platforms))
+                     frozenset(platforms), sections)
 
     @lazy
     def _rate_book(self):
@@ -581,6 +600,31 @@ class Asker:
         from bot.knowledge.llm import chat_model
 
         return chat_model(self.settings)
+
+
+def _in_order(hits: list[Hit]) -> list[Hit]:
+    """The passages with scores that keep their order (none above one before it): the answer then weighs
+    them in this order, not by their fused scores."""
+    out: list[Hit] = []
+    for h in hits:
+        out.append(replace(h, score=min(h.score, out[-1].score)) if out and h.score > out[-1].score else h)
+    return out
+
+
+def _subject_units(question: str, idf: dict[str, float]) -> list[list[str]]:
+    """The subject words of a line in runs, as typed (small words aside): "what about time series" ->
+    [["time", "sery"]]; "which vpn should i use when i download" -> [["vpn", "download"]] when "use" is
+    not a subject word. A word that is not a subject word ends a run."""
+    units: list[list[str]] = []
+    run: list[str] = []
+    for w in words(question):
+        if w in idf:
+            run.append(w)
+            continue
+        if run:
+            units.append(run)
+        run = []
+    return [*units, run] if run else units
 
 
 def _place_name(place: str) -> str:

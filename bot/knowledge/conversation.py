@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.knowledge.lexical import stem, words
-from bot.knowledge.slots import Vocabulary
+from bot.knowledge.slots import SPECIALTY, Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -316,6 +316,8 @@ def substitute(text: str, slots: dict[str, str], vocab: Vocabulary, *, replace: 
         by_class.setdefault(m.cls, m)
     for cls, value in slots.items():
         surface = value  # the canonical value: "german" and "Deutschland" both put in "germany"
+        if cls == "specialty" and value in SPECIALTY:
+            surface = SPECIALTY[value][0]  # as the guides write it: "time series", "computer vision"
         m = by_class.get(cls)
         if m is None:
             phrase = "for a {}" if cls == "client" and value.endswith("client") else _PHRASE.get(cls, "{}")
