@@ -281,6 +281,7 @@ def test_a_misspelt_agent_noun_the_guides_use_is_corrected_and_chat_spellings_ar
     assert speller.correct("controler or processer?") == "controller or processor?"
     assert speller.correct("she specialises in retail") == "she specialises in retail"
     assert speller.correct("wats the rate, hw much b4 i start") == "what's the rate, how much before i start"
+    assert speller.correct("shud i ask ur U.S. client cuz") == "should i ask your U.S. client because"
 
 
 def test_clipped_words_of_work_chat_are_read_as_the_full_word_the_guides_use():
@@ -552,3 +553,18 @@ def test_a_follow_up_that_changes_the_specialty_leads_with_the_section_about_it(
     then = kb_core.ask("what about for time series", user_id="cv10", conversation_id=first["conversation_id"])
     assert not then["declined"]
     assert then["sources"][0]["section"].endswith("Time series and TimeSeriesSplit"), then["sources"]
+
+
+def test_a_detail_the_conversation_understands_is_not_an_unknown_word(full_kb_data_dir):
+    """"chatbot" is the LLM specialty to the conversation, though no guide uses the word: it does not
+    count against the question as a word the guides lack, so a casual rates question is answered."""
+    from bot.knowledge.ask import _without_details
+
+    kb_core = make_core(full_kb_data_dir)
+    vocab = kb_core.knowledge.asker.parts(kb_core.knowledge.retriever.corpus()).vocab
+    assert "chatbot" not in _without_details("what should i charge for a chatbot project", vocab)
+    assert "japan" in _without_details("day rates in japan", vocab)  # a place is judged by coverage instead
+    assert kb_core.knowledge.asker.probe("what should i charge for a chatbot project")["evidence"].unknown == 0
+    result = kb_core.ask("wat shud i charge for a chatbot project", user_id="cv11")
+    assert not result["declined"], result["answer"]
+

@@ -319,7 +319,7 @@ class Asker:
                 (str(fused[0].meta.get("source", "")), fused[0].section), set()):
             hits = _in_order(fused)  # the first passage's own heading names the detail changed: it leads
         route = route or kb.router.route(qvec)
-        unknown = decide.unknown_share(turn.search_text, kb.retriever.corpus().bm25.postings)
+        unknown = decide.unknown_share(_without_details(turn.search_text, parts.vocab), kb.retriever.corpus().bm25.postings)
         return ranked, hits, decide.evidence(fused, route, unknown, self._best_sentence(fused, qvec))
 
     def _prefer_previous(self, hits: list[Hit], turn: Turn) -> list[Hit]:
@@ -600,6 +600,18 @@ class Asker:
         from bot.knowledge.llm import chat_model
 
         return chat_model(self.settings)
+
+
+# Details the conversation itself understands ("chatbot" is the LLM specialty, "grads" are juniors): never
+# unknown words, whether or not a guide uses the word. Places and platforms are judged by coverage instead.
+_UNDERSTOOD = frozenset(["seniority", "specialty", "engagement"])
+
+
+def _without_details(text: str, vocab: slots.Vocabulary) -> str:
+    """The text without the seniorities, specialties and kinds of engagement it names."""
+    for m in sorted((m for m in vocab.find(text) if m.cls in _UNDERSTOOD), key=lambda m: -m.start):
+        text = text[: m.start] + " " + text[m.end:]
+    return text
 
 
 def _in_order(hits: list[Hit]) -> list[Hit]:

@@ -34,8 +34,10 @@ _CONTRACTIONS = {w.replace("'", ""): w for w in (
     "hasn't", "hadn't", "shouldn't", "wouldn't", "couldn't", "mustn't", "needn't", "what's", "that's",
     "who's", "where's", "there's", "here's", "how's", "when's", "why's", "they're", "you're", "i'm",
     "i've", "you've", "we've", "they've", "it'll", "you'll", "they'll", "you'd", "they'd")}
-# Chat spellings of question words, too short for typo correction ("wat day rate", "hw much").
-_CONTRACTIONS.update({"wat": "what", "wats": "what's", "wot": "what", "hw": "how", "abt": "about", "b4": "before"})
+# Chat spellings of question words, too short for typo correction ("wat day rate", "hw much", "shud i").
+_CONTRACTIONS.update({"wat": "what", "wats": "what's", "wot": "what", "hw": "how", "abt": "about", "b4": "before",
+                      "shud": "should", "shld": "should", "cud": "could", "wud": "would", "ur": "your",
+                      "cuz": "because", "coz": "because"})
 _CONTRACTED = re.compile(r"\b(" + "|".join(sorted(_CONTRACTIONS, key=len, reverse=True)) + r")\b", re.I)
 # Clipped words of work chat ("prod", "perf", "hyperparams"): read as the full word when the guides
 # never use the clipping and do use the full word (a guide's own "CV" or "docs" stays as typed). Units
