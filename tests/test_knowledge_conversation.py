@@ -466,16 +466,23 @@ def test_what_about_a_new_subject_is_a_new_question(kb_core):
     assert kb_core.store.turns(ir35["conversation_id"])[-1]["meta"]["kind"] == "context"
 
 
-def test_a_follow_up_with_its_own_uncovered_subject_is_declined_on_its_own_words(kb_core):
-    """Blended with the question before, "and which cloud ... gpus" looks covered; alone it is not."""
-    first = kb_core.ask("is my test set leaking if i scaled before splitting", user_id="cv10")
-    off = kb_core.ask("and which cloud provider has the cheapest spot gpus right now?", user_id="cv10",
-                      conversation_id=first["conversation_id"])
+@pytest.mark.parametrize("blend_passes", [False, True])
+def test_a_follow_up_with_its_own_uncovered_subject_is_declined_on_its_own_words(kb_data_dir, blend_passes):
+    """Blended with the question before, "and which cloud ... gpus" can look covered; alone it is not. With
+    the calibrated thresholds it is declined; with a follow-up threshold that lets every blend through,
+    it is still declined, on the evidence of its own words."""
+    overrides = {"decline.follow_up_threshold": 0.0} if blend_passes else {}
+    core = make_core(kb_data_dir, **overrides)
+    first = core.ask("is my test set leaking if i scaled before splitting", user_id="cv10")
+    off = core.ask("and which cloud provider has the cheapest spot gpus right now?", user_id="cv10",
+                   conversation_id=first["conversation_id"])
     assert off["declined"] and off["decline_reason"] == "coverage"
-    turn = kb_core.store.turns(first["conversation_id"])[-1]
-    assert turn["meta"]["kind"] == "context" and "own_evidence" in turn["meta"]
-    on = kb_core.ask("what about target leakage from columns filled after the outcome", user_id="cv10",
-                     conversation_id=first["conversation_id"])
+    turn = core.store.turns(first["conversation_id"])[-1]
+    assert turn["meta"]["kind"] == "context"
+    if blend_passes:
+        assert "own_evidence" in turn["meta"]
+    on = core.ask("what about target leakage from columns filled after the outcome", user_id="cv10",
+                  conversation_id=first["conversation_id"])
     assert not on["declined"] and any(s["source"].endswith("data-leakage.md") for s in on["sources"])
 
 
