@@ -142,6 +142,14 @@ def _passage(source: str, section: str, text: str, score: float) -> Hit:
                dense=0.5, lexical=0.5)
 
 
+def _picked_texts(question: str, hits: list[Hit], **weights) -> list[str]:
+    """The sentences extract picks from these passages by words, rank and section openings alone."""
+    bm25 = BM25([words(h.text) for h in hits])
+    picked = extract(question, None, hits, None, bm25, max_sentences=7, max_chars=1800,
+                     weights=Compose(sem=0.0, lex=0.6, prior=2.0, lead=0.1, **weights))
+    return [p.text for p in picked]
+
+
 def test_another_section_of_the_leads_guide_joins_before_another_guides():
     """Two passages as relevant as each other, after the lead: the one from the lead's own guide joins at
     `same_guide`, the one from another guide needs `other` (and with both at 0.95 neither joins)."""
@@ -169,47 +177,35 @@ def test_a_sentence_giving_only_figures_the_answer_gave_is_left_out():
     text = ("Plan for billable hours of 60% to 80% of working time, about 1,000 to 1,600 hours a year. "
             "Calculator sites say billable hours are typically 60% to 80% of working time, or 1,000 to 1,600 "
             "hours a year. New freelancers bill about 50% of their working hours in their first year.")
-    hits = [_passage("rates/a.md", "A > Billable hours", text, 1.0)]
-    bm25 = BM25([words(text)])
-    picked = extract(question, None, hits, None, bm25, max_sentences=7, max_chars=1800,
-                     weights=Compose(sem=0.0, lex=0.6, prior=2.0, lead=0.1, support=0.0))
-    texts = [p.text for p in picked]
+    texts = _picked_texts(question, [_passage("rates/a.md", "A > Billable hours", text, 1.0)], support=0.0)
     assert texts[0].startswith("Plan for billable hours") and len(texts) == 2, texts
     assert texts[1].startswith("New freelancers bill about 50%")
 
 
-
-def test_a_sentence_that_points_back_comes_with_the_one_it_points_to():
-    """"The same survey ..." is the sentence the question's words pick, but it says little on its own:
-    the answer takes the sentence it points back to instead."""
-    question = "how long does data visualisation take"
-    lead = "Data preparation is the largest single block of work in most ML projects."
-    survey = ("A 2020 survey of about 2,400 data scientists put data preparation at about 45% of the working week. "
-              "The same survey put data visualisation at about 21% of the time it takes.")
-    hits = [_passage("m/a.md", "A > Time", lead, 1.0), _passage("m/a.md", "A > Survey", survey, 0.9)]
-    bm25 = BM25([words(h.text) for h in hits])
-    picked = extract(question, None, hits, None, bm25, max_sentences=7, max_chars=1800,
-                     weights=Compose(sem=0.0, lex=0.6, prior=2.0, lead=0.1, same_guide=0.3, same_guide_max=1))
-    texts = [p.text for p in picked]
-    assert texts[-1].startswith("A 2020 survey"), texts
-    assert not any(t.startswith("The same survey") for t in texts), texts
-
-
-def test_a_sentence_that_points_back_is_never_shown_without_the_one_it_points_to():
-    """When the sentence "The same survey ..." points back to is left out (here: it gives a figure
-    another section already gave), the pointing sentence is left out too: alone it names a survey the
-    reader never saw."""
-    question = "how much time goes on data cleaning and loading"
-    lead = "Data scientists spent about 60% of their time cleaning data and 19% collecting it in 2016."
-    survey = ("A 2020 survey put data cleaning at about 26% and data loading at about 19% of the time. "
-              "The same survey put model training at about 11% of the time.")
-    hits = [_passage("m/a.md", "A > Time", lead, 1.0), _passage("m/b.md", "B > Survey", survey, 0.7)]
-    bm25 = BM25([words(h.text) for h in hits])
-    picked = extract(question, None, hits, None, bm25, max_sentences=7, max_chars=1800,
-                     weights=Compose(sem=0.0, lex=0.6, prior=2.0, lead=0.1, other=0.3, other_max=2))
-    texts = [p.text for p in picked]
-    assert texts[0].startswith("Data scientists spent"), texts
-    assert not any(t.startswith("A 2020 survey") for t in texts), texts  # "19%" again, from another guide
+@pytest.mark.parametrize(("question", "lead", "survey", "guide", "score", "weights", "survey_shown"), [
+    # The question's words pick "The same survey ...", which says little on its own: the answer takes
+    # the sentence it points back to instead.
+    ("how long does data visualisation take",
+     "Data preparation is the largest single block of work in most ML projects.",
+     "A 2020 survey of about 2,400 data scientists put data preparation at about 45% of the working week. "
+     "The same survey put data visualisation at about 21% of the time it takes.",
+     "m/a.md", 0.9, {"same_guide": 0.3, "same_guide_max": 1}, True),
+    # The sentence it points back to is left out (it gives "19%", which another guide's section gave):
+    # the pointing sentence is left out too, as alone it names a survey the reader never saw.
+    ("how much time goes on data cleaning and loading",
+     "Data scientists spent about 60% of their time cleaning data and 19% collecting it in 2016.",
+     "A 2020 survey put data cleaning at about 26% and data loading at about 19% of the time. "
+     "The same survey put model training at about 11% of the time.",
+     "m/b.md", 0.7, {"other": 0.3, "other_max": 2}, False),
+])
+def test_a_sentence_that_points_back_is_never_shown_without_the_one_it_points_to(question, lead, survey, guide,
+                                                                                  score, weights, survey_shown):
+    hits = [_passage("m/a.md", "A > Time", lead, 1.0), _passage(guide, "B > Survey", survey, score)]
+    texts = _picked_texts(question, hits, **weights)
+    assert texts[0] == lead, texts
+    assert any(t.startswith("A 2020 survey") for t in texts) is survey_shown, texts
+    if survey_shown:
+        assert texts[-1].startswith("A 2020 survey"), texts
     assert not any(t.startswith("The same survey") for t in texts), texts
 
 

@@ -61,6 +61,10 @@ class Parts:
     section_details: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=dict)  # (source,
     #                                                  section) -> details its own heading names ("Time series ...")
 
+    def heading_details(self, hit: Hit) -> set[tuple[str, str]]:
+        """The details the hit's own section heading names."""
+        return self.section_details.get((str(hit.meta.get("source", "")), hit.section), set())
+
     def read(self, question: str) -> str:
         """The question as the pipeline reads it: typos corrected, the guides' acronyms spelt out."""
         text = self.speller.correct(question)
@@ -314,12 +318,16 @@ class Asker:
         self.kb.sentence_vectors.get([s for h in reads for s in self._sentences(h.text)])
         # The decline evidence reads the fused order (what the index says about the question); the answer
         # reads the reranked one (which passage answers it), unless a changed detail decided the order.
-        hits = fused if turn.changed else self._rerank(fused, qvec)
-        if turn.changed and fused and set(turn.changed.items()) & parts.section_details.get(
-                (str(fused[0].meta.get("source", "")), fused[0].section), set()):
-            hits = _in_order(fused)  # the first passage's own heading names the detail changed: it leads
+        # When the first passage's own heading names the detail changed, it leads whatever the scores.
+        if not turn.changed:
+            hits = self._rerank(fused, qvec)
+        elif fused and set(turn.changed.items()) & parts.heading_details(fused[0]):
+            hits = _in_order(fused)
+        else:
+            hits = fused
         route = route or kb.router.route(qvec)
-        unknown = decide.unknown_share(_without_details(turn.search_text, parts.vocab), kb.retriever.corpus().bm25.postings)
+        postings = kb.retriever.corpus().bm25.postings
+        unknown = decide.unknown_share(_without_details(turn.search_text, parts.vocab), postings)
         return ranked, hits, decide.evidence(fused, route, unknown, self._best_sentence(fused, qvec))
 
     def _prefer_previous(self, hits: list[Hit], turn: Turn) -> list[Hit]:
@@ -340,9 +348,7 @@ class Asker:
         boost = 1.0 + cfg.detail_boost
 
         def about(h: Hit) -> bool:
-            source = h.meta.get("source")
-            return bool(wanted & (parts.guide_details.get(source, set())
-                                  | parts.section_details.get((str(source or ""), h.section), set())))
+            return bool(wanted & (parts.guide_details.get(h.meta.get("source"), set()) | parts.heading_details(h)))
 
         scored = [replace(h, score=h.score * boost) if about(h) else h for h in hits]
         return sorted(scored, key=lambda h: -h.score)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -163,6 +164,11 @@ class _Scored:
     section: list[tuple[str, str]]  # (source, section) of each sentence
     words: list[set[str]]
 
+    @cached_property
+    def at(self) -> dict[tuple[int, int], int]:
+        """(passage, position) -> the sentence there."""
+        return {(s.hit, s.pos): i for i, s in enumerate(self.sentences)}
+
 
 def _score(question: str, question_vector: np.ndarray, hits: list[Hit], vectors: SentenceVectors, bm25: BM25,
            w: Compose) -> _Scored | None:
@@ -273,9 +279,7 @@ def _antecedents_first(ranked: list[int], scored: _Scored, picked: _Picked) -> l
 def _antecedent(i: int, scored: _Scored) -> int | None:
     """The sentence that sentence i points back to (the one before it in its passage), if it points back."""
     s = scored.sentences[i]
-    if s.pos == 0 or not _ANAPHOR.match(s.text):
-        return None
-    return next((j for j, t in enumerate(scored.sentences) if t.hit == s.hit and t.pos == s.pos - 1), None)
+    return scored.at.get((s.hit, s.pos - 1)) if _ANAPHOR.match(s.text) else None
 
 
 def _orphan(i: int, scored: _Scored, picked: _Picked) -> bool:

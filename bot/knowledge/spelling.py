@@ -44,16 +44,21 @@ _CONTRACTED = re.compile(r"\b(" + "|".join(sorted(_CONTRACTIONS, key=len, revers
 # of time ("2 yrs", "3 hrs") stay as typed: the conversation reads them as durations already.
 _CLIPPINGS = {"prod": "production", "perf": "performance", "params": "parameters", "param": "parameter",
               "hyperparams": "hyperparameters", "hyperparam": "hyperparameter", "eval": "evaluation",
-              "evals": "evaluations", "val": "validation", "feats": "features",
-              "stats": "statistics", "repo": "repository", "repos": "repositories", "impl": "implementation",
-              "approx": "approximately", "mgmt": "management", "dept": "department", "biz": "business",
-              "reqs": "requirements", "specs": "specifications", "ppl": "people", "infra": "infrastructure", "env": "environment",
+              "evals": "evaluations", "val": "validation", "feats": "features", "stats": "statistics",
+              "repo": "repository", "repos": "repositories", "impl": "implementation", "approx": "approximately",
+              "mgmt": "management", "dept": "department", "biz": "business", "reqs": "requirements",
+              "specs": "specifications", "ppl": "people", "infra": "infrastructure", "env": "environment",
               "algo": "algorithm", "algos": "algorithms", "diff": "difference", "num": "number"}
 _CLIPPED = re.compile(r"\b(" + "|".join(sorted(_CLIPPINGS, key=len, reverse=True)) + r")\b", re.I)
 _SUFFIXES = ("ing", "ed", "es", "s", "d", "ly", "er", "ers")
 _PREFIXES = ("re", "pre", "un", "non", "co", "sub", "over", "under", "mis", "multi", "post", "self", "de")
 _BRITISH = (("ise", "ize"), ("ising", "izing"), ("ised", "ized"), ("isation", "ization"), ("yse", "yze"),
             ("our", "or"), ("tre", "ter"), ("ogue", "og"), ("ence", "ense"))
+
+
+def _cased(typed: str, word: str) -> str:
+    """`word` with the first letter's case of what was typed ("Hw" -> "How")."""
+    return word.capitalize() if typed[0].isupper() else word
 
 
 class Speller:
@@ -79,31 +84,21 @@ class Speller:
         self._names = Speller(names, known) if names else None
 
     def correct(self, text: str) -> str:
-        """The text with contractions given their apostrophe and misspelt words replaced (case of the
-        first letter kept)."""
+        """The text with contractions given their apostrophe, clipped words spelt out and misspelt words
+        replaced (case of the first letter kept)."""
 
         def contracted(m: re.Match) -> str:
-            full = _CONTRACTIONS[m.group(0).lower()]
-            return full.capitalize() if m.group(0)[0].isupper() else full
-
-        text = _CONTRACTED.sub(contracted, text)
+            return _cased(m.group(0), _CONTRACTIONS[m.group(0).lower()])
 
         def clipped(m: re.Match) -> str:
-            word = m.group(0)
-            full = _CLIPPINGS[word.lower()]
-            if word.lower() in self.counts or full.split()[0] not in self.counts:
-                return word
-            return full.capitalize() if word[0].isupper() else full
-
-        text = _CLIPPED.sub(clipped, text)
+            word, full = m.group(0), _CLIPPINGS[m.group(0).lower()]
+            return word if word.lower() in self.counts or full not in self.counts else _cased(word, full)
 
         def fix(m: re.Match) -> str:
-            word = m.group(0)
-            better = self.word(word.lower())
-            if better is None:
-                return word
-            return better.capitalize() if word[0].isupper() else better
+            better = self.word(m.group(0).lower())
+            return m.group(0) if better is None else _cased(m.group(0), better)
 
+        text = _CLIPPED.sub(clipped, _CONTRACTED.sub(contracted, text))
         return _WORD.sub(fix, text)
 
     def word(self, word: str) -> str | None:
