@@ -295,6 +295,16 @@ def test_clipped_words_of_work_chat_are_read_as_the_full_word_the_guides_use():
     assert speller.correct("the biz case") == "the biz case"  # no guide says "business"
 
 
+def test_slang_of_work_chat_is_read_as_the_plain_words_the_guides_use():
+    """"ghosted" and "gig" are read as the guides' plain words; slang whose plain words are not all in
+    the guides stays as typed (then it counts as a word the guides do not know)."""
+    guides = ["Follow up a silent prospect; he went quiet. The contract fixes a fee. Prices that are underpriced."]
+    speller = Speller(guides, known=set(english_words()))
+    assert speller.correct("client ghosted me on a 3 month gig") == "client went silent me on a 3 month contract"
+    assert speller.correct("Lowballed again") == "Underpriced again"
+    assert speller.correct("is haggling ok") == "is haggling ok"  # no guide says "negotiating"
+
+
 def test_a_compound_typed_as_one_word_is_split_as_the_guides_write_it():
     guides = ["Cross-validation on time series needs care. Cross-validation with TimeSeriesSplit.",
               "A time series has an order, and time series folds keep it. Data leakage and a day rate."]

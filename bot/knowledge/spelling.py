@@ -49,6 +49,15 @@ _CLIPPINGS = {"prod": "production", "perf": "performance", "params": "parameters
               "mgmt": "management", "dept": "department", "biz": "business", "reqs": "requirements",
               "specs": "specifications", "ppl": "people", "infra": "infrastructure", "env": "environment",
               "algo": "algorithm", "algos": "algorithms", "diff": "difference", "num": "number"}
+# Slang of freelance work chat ("the client ghosted me", "is that lowballing", "a 3 month gig"), read as
+# the plain words when the guides never use the slang and do use every plain word: otherwise a slang word
+# counts as a subject the guides do not know, and a covered question is declined.
+_CLIPPINGS.update({"ghosted": "went silent", "ghosting": "going silent", "ghosts": "goes silent",
+                   "lowball": "underprice", "lowballing": "underpricing", "lowballed": "underpriced",
+                   "undercutting": "underpricing", "gig": "contract", "gigs": "contracts",
+                   "haggle": "negotiate", "haggling": "negotiating", "haggled": "negotiated",
+                   "ballpark": "estimate", "newbie": "beginner", "newbies": "beginners", "noob": "beginner",
+                   "stiffed": "unpaid", "deets": "details", "convo": "conversation"})
 _CLIPPED = re.compile(r"\b(" + "|".join(sorted(_CLIPPINGS, key=len, reverse=True)) + r")\b", re.I)
 _SUFFIXES = ("ing", "ed", "es", "s", "d", "ly", "er", "ers")
 _PREFIXES = ("re", "pre", "un", "non", "co", "sub", "over", "under", "mis", "multi", "post", "self", "de")
@@ -84,7 +93,7 @@ class Speller:
         self._names = Speller(names, known) if names else None
 
     def correct(self, text: str) -> str:
-        """The text with contractions given their apostrophe, clipped words spelt out and misspelt words
+        """The text with contractions given their apostrophe, clipped words and slang spelt out, misspelt words
         replaced (case of the first letter kept)."""
 
         def contracted(m: re.Match) -> str:
@@ -92,7 +101,9 @@ class Speller:
 
         def clipped(m: re.Match) -> str:
             word, full = m.group(0), _CLIPPINGS[m.group(0).lower()]
-            return word if word.lower() in self.counts or full not in self.counts else _cased(word, full)
+            if word.lower() in self.counts or any(w not in self.counts for w in full.split()):
+                return word
+            return _cased(word, full)
 
         def fix(m: re.Match) -> str:
             better = self.word(m.group(0).lower())
