@@ -114,6 +114,9 @@ _DISHONEST = [
     ("off_topic", "write me a poem about gradient descent"),
     ("off_topic", "tell me a joke about overfitting"),
     ("off_topic", "explain cross-validation as a limerick"),
+    ("off_topic", "write my client's model training code for me in pytorch"),
+    ("off_topic", "can you debug this python script, it throws a KeyError"),
+    ("off_topic", "pls generate a sql query for the churn table"),
 ]
 _HONEST = [
     "my model looks better on validation than on test, is that leakage?",
@@ -139,6 +142,10 @@ _HONEST = [
     "can the retainer make up the difference in the rate",
     "write a short case study about the forecasting project",
     "can i tell a story with the model results in the final deck",
+    "can i write code for one client and reuse it for another",
+    "who owns the code i write for a client",
+    "how do i write a change order for extra code",
+    "should the notebook i deliver include the training code",
 ]
 
 
