@@ -161,6 +161,10 @@ def test_a_rating_table_without_a_named_target_is_a_recommender(tmp_path):
     notes = " ".join(report["frame_notes"])
     assert "Cold start" in notes and "Ranking metrics" in notes and "Implicit feedback" in notes
     assert {"interaction_data", "ranking_evaluation"} <= {p["name"] for p in report["estimate"]["phases"]}
+    # the user and item columns are the recommender's inputs: no "identifier left out" or "rows of one ID"
+    # warning about them (the folds hold out interactions, not users)
+    flagged = {(w["code"], w["column"]) for w in report["warnings"]}
+    assert not flagged & {(code, col) for code in ("id_column", "leak_entity") for col in ("member", "title")}
 
 
 def test_repeat_customers_with_a_category_are_not_a_recommender(tmp_path):

@@ -216,7 +216,14 @@ def understand(loaded: Loaded, request: Any, options: Options, limits: Any) -> U
     validation = choose_validation(frame, profile, target, names, limits.cv_folds, rs, prefer=request.cv,
                                    limits=limits.structure)
     # validation.leaks (leak_entity, leak_future) are what the folds guard against: warned about, no column dropped
-    warns += leak_warnings(leaks + validation.leaks, names) + validation.warnings
+    entity_leaks = validation.leaks
+    if project.kind == "recommender":
+        # The user and item columns are the recommender's inputs (its folds hold out interactions): they are
+        # no identifier left out of the features, and a user seen in training is the point, not a leak.
+        inputs = {names.show(c) for c in (project.user, project.item) if c}
+        warns = [w for w in warns if not (w["code"] == "id_column" and w["column"] in inputs)]
+        entity_leaks = [lk for lk in entity_leaks if not (lk.code == "leak_entity" and names.show(lk.column) in inputs)]
+    warns += leak_warnings(leaks + entity_leaks, names) + validation.warnings
     group_col = validation.column if validation.groups is not None else None
     features = select_features(profile, target, [lk.column for lk in leaks], group_col=group_col)
     if features.n == 0 and project.kind == "tabular":
