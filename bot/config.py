@@ -183,6 +183,8 @@ class LeakChecks(_Section):
 
     alone_skill: float = Field(0.98, gt=0, le=1)
     near_copy_corr: float = Field(0.99, gt=0, le=1)
+    product_corr: float = Field(0.995, gt=0, le=1)
+    product_columns: int = Field(20, ge=2, le=200)
     pure_share: float = Field(0.9, gt=0.5, le=1)
     pure_min_rows: int = Field(10, ge=1)
     pure_coverage: float = Field(0.1, gt=0, le=1)

@@ -32,13 +32,16 @@ from bot.scoping.profile import profile_table  # noqa: E402
 from bot.scoping.target import build_target  # noqa: E402
 from bot.scoping.validation import find_structure  # noqa: E402
 
-OFF = {"pure": {"pure_coverage": 2.0}, "dominance": {"dominance_skill": 2.0}, "identifier": {"id_skill": 2.0}}
+OFF = {"pure": {"pure_coverage": 2.0}, "dominance": {"dominance_skill": 2.0}, "identifier": {"id_skill": 2.0},
+       "product": {"product_corr": 2.0}}
 FAMILIES = {
     "pure": {"pure_share": (0.9, 0.95, 0.98), "pure_coverage": (0.1, 0.2, 0.3), "pure_ratio": (2.0, 3.0, 5.0)},
     "dominance": {"dominance_skill": (0.7, 0.8, 0.9, 0.95), "dominance_ratio": (1.5, 2.0, 3.0)},
     "identifier": {"id_skill": (0.05, 0.1, 0.15, 0.2), "id_z": (4.0, 6.0, 8.0)},
+    "product": {"product_corr": (0.95, 0.98, 0.99, 0.995)},
 }
-FAMILY_OF = {"post_outcome": "pure", "missingness": "pure", "dominant": "dominance", "identifier": "identifier"}
+FAMILY_OF = {"post_outcome": "pure", "missingness": "pure", "dominant": "dominance", "identifier": "identifier",
+             "product": "product"}
 TIME_GRID = {"time_skill": (0.01, 0.02, 0.05), "time_z": (3.0, 4.0, 6.0, 8.0)}
 
 

@@ -131,6 +131,20 @@ def leak_cases(seed: int = 1, sizes=(600, 4000, 20000)) -> list[Case]:
             df["final_amount"] = np.round(y + rng.normal(0, sd, n), 2)
             df["target"] = y
             out.append(Case(f"leak_dominant_{n}_{r2}", df, "target", leak=("dominant", "final_amount")))
+        for noise in (0.0, 0.005, 0.02):        # regression: a per-unit figure worked out from the outcome
+            area = rng.uniform(30, 250, n)
+            price = area * rng.lognormal(8, 0.25, n) * np.exp(rng.normal(0, 0.1, n))
+            df = pd.DataFrame({"area": np.round(area, 1), "rooms": np.clip(np.round(area / 30 + rng.normal(0, 1, n)), 1, None),
+                               "floor": rng.integers(0, 12, n),
+                               "price_per_unit": np.round(price / area * np.exp(rng.normal(0, noise, n)), 0),
+                               "target": np.round(price, -2)})
+            out.append(Case(f"leak_product_{n}_{noise}", df, "target", leak=("product", "price_per_unit")))
+            # its control: the same kind of table, the target near (not exactly) a product of two inputs
+            visits = rng.integers(100, 5000, n)
+            rate = rng.uniform(0.01, 0.05, n)
+            df = pd.DataFrame({"visits": visits, "conversion": np.round(rate, 4), "ads": rng.integers(0, 9, n),
+                               "target": np.round(visits * rate * rng.lognormal(3, 0.3, n), 2)})
+            out.append(Case(f"clean_near_product_{n}_{noise}", df, "target"))
     return out
 
 

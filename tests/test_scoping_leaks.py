@@ -106,6 +106,26 @@ def test_a_repeated_entity_id_with_its_own_level_is_no_order_leak():
     assert "leak_identifier" not in {lk.code for lk in leaks}
 
 
+def test_a_per_unit_figure_worked_out_from_the_target_is_a_product_leak():
+    """Sale price = area x price per square metre: the per-unit column is flagged (it says little alone, the
+    product says everything), the area it is divided by is not; a target only near a product of two
+    inputs (revenue ~ visits x conversion x a noisy basket) raises nothing."""
+    rng = np.random.default_rng(5)
+    n = 2000
+    area = rng.uniform(30, 200, n)
+    price = area * rng.uniform(2500, 4000, n)
+    df = pd.DataFrame({"area_sqm": area.round(1), "district": rng.choice(list("PQRST"), n),
+                       "price_per_sqm": (price / area).round(0), "sale_price": price.round(-2)})
+    leaks, warns = scan(df, "sale_price")
+    assert [(lk.code, lk.column) for lk in leaks] == [("leakage", "price_per_sqm")]
+    assert leaks[0].evidence["with"] == "area_sqm" and "per-unit" in warns[0]["message"]
+    visits = rng.integers(100, 5000, n)
+    rate = rng.uniform(0.01, 0.05, n)
+    near = pd.DataFrame({"visits": visits, "conversion": rate.round(4),
+                         "revenue": (visits * rate * rng.lognormal(3, 0.3, n)).round(2)})
+    assert scan(near, "revenue")[0] == []
+
+
 def test_the_gate_planted_leaks_found_and_no_false_alarm_on_clean_data():
     found = total = 0
     alarms = []

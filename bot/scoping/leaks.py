@@ -106,6 +106,7 @@ def scan_columns(frame: Table, profile: Profile, target: Target, random_state: i
 def judge(scan: Scan, frame: Table, target: Target, names: Names, limits: LeakChecks) -> list[Leak]:
     leaks = _judge(scan.scored, frame, scan.rows, target, names, limits)
     leaks += _near_copies(frame, scan.features, scan.rows, scan.y, target, names, limits, {lk.column for lk in leaks})
+    leaks += _products(frame, scan.features, scan.rows, scan.y, target, names, limits, {lk.column for lk in leaks})
     leaks += [lk for col, (s, z) in scan.ids.items() if (lk := _identifier(col, s, z, target, names, limits))]
     return leaks
 
@@ -315,6 +316,54 @@ def _near_copies(frame: Table, features: list[str], rows: np.ndarray, y: np.ndar
                             f"{names.code(col)} moves with the target almost exactly (correlation {best:.3f}): a "
                             "near-copy of the outcome.", {"correlation": round(best, 4)}))
     return out
+
+
+def _products(frame: Table, features: list[str], rows: np.ndarray, y: np.ndarray, target: Target, names: Names,
+              limits: LeakChecks, done: set[str]) -> list[Leak]:
+    """A positive numeric target that is (almost exactly) the product or ratio of two columns ("price" =
+    `sqm` x `price_per_sqm`): the per-unit column is then known only once the outcome is, or the target is a
+    formula of the inputs. The column of the pair that says less alone is flagged (the other is the
+    ordinary input it is divided by); `product_corr` is the closeness, in logs, that counts."""
+    if target.task != "regression" or not len(y) or np.nanmin(y) <= 0:
+        return []
+    logs: dict[str, np.ndarray] = {}
+    for col in features:
+        a = frame[col]
+        if col in done or is_categorical(a) or np.asarray(a).dtype.kind not in "fiu":
+            continue
+        v = as_float(a)[rows]
+        if np.isfinite(v).mean() < 0.9 or np.nanmin(v) <= 0 or np.nanstd(v) == 0:
+            continue
+        logs[col] = np.log(v)
+        if len(logs) >= limits.product_columns:
+            break
+    ly = np.log(y)
+    alone_r = {c: abs(_corr(v, ly)) for c, v in logs.items()}
+    best: tuple[float, str, str, str] | None = None
+    cols = list(logs)
+    for i, a in enumerate(cols):
+        for b in cols[i + 1:]:
+            for sign, op in ((1.0, "x"), (-1.0, "/")):
+                r = _corr(logs[a] + sign * logs[b], ly)
+                if r >= limits.product_corr and r > max(alone_r[a], alone_r[b]) and (best is None or r > best[0]):
+                    best = (r, a, b, op)
+    if best is None:
+        return []
+    r, a, b, op = best
+    leak, other = (a, b) if alone_r[a] <= alone_r[b] else (b, a)
+    formula = f"{names.code(a)} {'×' if op == 'x' else '/'} {names.code(b)}"
+    return [Leak(leak, r, f"the target is {formula} (correlation {r:.3f} in logs)", "leakage",
+                 f"{names.code(target.name)} is {formula} almost exactly (correlation {r:.3f} in logs): "
+                 f"{names.code(leak)} is likely worked out from the outcome (a per-unit figure known only once "
+                 f"{names.code(target.name)} is), so it is left out; if both are known in advance, the target "
+                 "is a formula of the inputs and needs no model.", {"correlation": round(r, 4), "with": names.show(other)})]
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 20 or np.std(a[ok]) == 0 or np.std(b[ok]) == 0:
+        return 0.0
+    return float(np.corrcoef(a[ok], b[ok])[0, 1])
 
 
 # Identifiers ------------------------------------------------------------------------------------
