@@ -208,6 +208,7 @@ class FrameChecks(_Section):
 
     rare_positive_share: float = Field(0.02, gt=0, lt=0.5)
     min_timestamps: int = Field(20, ge=3)
+    wide_min_periods: int = Field(12, ge=2)
     regular_share: float = Field(0.7, gt=0, le=1)
     series_coverage: float = Field(0.3, gt=0, le=1)
     min_entities: int = Field(20, ge=2)

@@ -179,6 +179,52 @@ def test_repeat_customers_with_a_category_are_not_a_recommender(tmp_path):
     assert report["frame"] == "tabular"
 
 
+# Layouts read into the long form ---------------------------------------------------------------------
+
+
+def _monthly(rng, months: int = 36) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    t = pd.date_range("2021-01-01", periods=months, freq="MS")
+    return t, 1 + 0.3 * np.sin(2 * np.pi * t.month / 12) + 0.01 * np.arange(months)
+
+
+def test_a_wide_sheet_of_months_is_read_as_one_series_per_row(tmp_path):
+    """One row per product and one column per month ("Jan 2021" ...): forecast per product, the values
+    being the target, with a warning that says how the sheet was read."""
+    rng = np.random.default_rng(8)
+    t, shape = _monthly(rng)
+    rows = [{"product": f"P{p:03d}", "family": rng.choice(["toys", "food"]),
+             **{m.strftime("%b %Y"): round(float(v), 1) for m, v in zip(t, rng.uniform(20, 300) * shape
+                                                                       + rng.normal(0, 3, len(t)), strict=True)}}
+            for p in range(30)]
+    report = _scope(tmp_path, pd.DataFrame(rows), None)
+    assert report["frame"] == "forecasting" and report["target"] == "value" and report["rows"] == 30 * 36
+    assert report["cv"]["kind"] == "time_backtest"
+    assert any(b["model"] == "seasonal_naive_yearly" for b in report["baselines"])
+    wide = next(w for w in report["warnings"] if w["code"] == "wide_layout")
+    assert "36 columns are periods" in wide["message"] and "`Jan 2021`" in wide["message"]
+    # a target named among the other columns keeps the sheet as it is
+    kept = _scope(tmp_path, pd.DataFrame(rows), "family")
+    assert kept["frame"] != "forecasting" and not any(w["code"] == "wide_layout" for w in kept["warnings"])
+
+
+def test_a_date_split_over_year_and_month_is_one_time_index(tmp_path):
+    """`year` and `month` columns and no date: one `period` column in their place, so the seasonal target
+    is forecast by time (not a tabular fit whose `month` looks like a leak)."""
+    rng = np.random.default_rng(9)
+    t, shape = _monthly(rng)
+    df = pd.DataFrame([{"year": m.year, "month": m.month, "region": r, "orders": round(float(base * s_ + rng.normal(0, 5)))}
+                       for r, base in (("north", 600), ("south", 800), ("east", 500)) for m, s_ in zip(t, shape, strict=True)])
+    report = _scope(tmp_path, df, "orders")
+    assert report["frame"] == "forecasting" and report["cv"]["kind"] == "time_backtest"
+    codes = {(w["code"], w["column"]) for w in report["warnings"]}
+    assert ("date_parts_combined", "period") in codes and not any(c.startswith("leak") for c, _ in codes)
+    # a model year beside other columns, with no month, stays a feature of a tabular file
+    cars = pd.DataFrame({"year": rng.integers(2005, 2024, 400), "km": rng.integers(1000, 200000, 400)})
+    cars["price"] = 30000 - 900 * (2024 - cars["year"]) - 0.05 * cars["km"] + rng.normal(0, 500, 400)
+    plain = _scope(tmp_path, cars, "price")
+    assert plain["frame"] == "tabular" and not any(w["code"] == "date_parts_combined" for w in plain["warnings"])
+
+
 # Text ----------------------------------------------------------------------------------------------
 
 

@@ -65,6 +65,7 @@ from bot.scoping.estimate import (
 )
 from bot.scoping.features import CV_CHOICES, FeatureSet, Validation, choose_validation, select_features
 from bot.scoping.frames import FRAMES, Frame, detect_frame, find_recommender
+from bot.scoping.layout import reshape
 from bot.scoping.load import load_table
 from bot.scoping.metrics import higher_is_better, lift
 from bot.scoping.profile import Profile, profile_json, profile_table
@@ -173,7 +174,7 @@ def load(request: Any, limits: Any, emit: Emit, on_loaded: Callable[[], None] | 
     emit("loading", {"file": display_name(request.filename)})
     raw = load_table(path=request.path, data=request.data, filename=request.filename, limits=limits)
     emit("profiling", {"rows": raw.rows, "columns": len(raw.names)})
-    table = convert_table(raw, limits)
+    table = reshape(convert_table(raw, limits), request.target, limits)
     del raw
     if on_loaded is not None:
         on_loaded()
@@ -201,7 +202,8 @@ def understand(loaded: Loaded, request: Any, options: Options, limits: Any) -> U
         if task == "auto" and profile.columns[target_name].unique > 2:
             task = "regression"
     else:
-        target_name = choose_target(frame, profile, names, request.target)
+        # a wide sheet of periods names its own target: the values it was read into
+        target_name = choose_target(frame, profile, names, request.target or loaded.table.meta.get("layout_target"))
     target = build_target(frame, profile, names, target_name, task, limits)
     if len(target.y) < limits.min_rows:
         raise InputError(f"only {fmt_int(len(target.y))} rows have a usable target value; need at least "
