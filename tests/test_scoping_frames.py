@@ -225,6 +225,24 @@ def test_a_date_split_over_year_and_month_is_one_time_index(tmp_path):
     assert plain["frame"] == "tabular" and not any(w["code"] == "date_parts_combined" for w in plain["warnings"])
 
 
+@pytest.mark.parametrize("name,encode", [
+    ("Date", lambda t: (t - pd.Timestamp("1899-12-30")).days),                       # Excel serial days
+    ("created_at", lambda t: t.values.astype("datetime64[s]").astype("int64")),      # Unix seconds
+])
+def test_dates_written_as_numbers_in_a_date_column_are_dates(tmp_path, name, encode):
+    """An export that writes its dates as Excel serial days or Unix seconds, in a column named as a date:
+    read as dates (a daily forecast), not as an identifier whose order "leaks"; a count of days stays a number."""
+    rng = np.random.default_rng(10)
+    t = pd.date_range("2022-01-03", periods=500, freq="D")
+    y = 200 + 40 * np.sin(2 * np.pi * np.asarray(t.day_of_week) / 7) + 0.1 * np.arange(500) + rng.normal(0, 8, 500)
+    df = pd.DataFrame({name: encode(t), "days_active": rng.integers(1, 400, 500), "units": y.round()})
+    report = _scope(tmp_path, df, "units")
+    assert report["frame"] == "forecasting" and report["cv"]["kind"] == "time_backtest"
+    codes = {(w["code"], w["column"]) for w in report["warnings"]}
+    assert ("numeric_dates", name) in codes and ("numeric_dates", "days_active") not in codes
+    assert not {("id_column", name), ("leak_identifier", name)} & codes
+
+
 # Text ----------------------------------------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ WARNING_CODES = (
     "missing_markers", "summary_rows", "leak_post_outcome", "leak_missingness", "leak_identifier", "leak_entity",
     "leak_future", "cv_not_honoured", "entity_rows",
     # layouts read into the long form (bot/scoping/layout.py)
-    "wide_layout", "date_parts_combined",
+    "wide_layout", "date_parts_combined", "numeric_dates",
 )
 
 

@@ -7,8 +7,11 @@
 - **Date parts**: the date split over integer columns named as year and month (or quarter or week, and
   optionally day), with no date column. Read as one `period` date column in their place, so the time
   index is found (and `month` is no "leak" of a seasonal target).
+- **Dates as numbers**: a numeric column named as a date or time ("Date", "created_at", "ts") whose
+  values are all Excel serial days (1970 to 2100) or Unix seconds or milliseconds: read as the dates they
+  are, not as an identifier.
 
-Both are said in a warning (`wide_layout`, `date_parts_combined`). Only when the target is not named
+Each is said in a warning (`wide_layout`, `date_parts_combined`, `numeric_dates`). Only when the target is not named
 or is not one of the columns read (a named target among the period columns keeps the file as it is).
 How many period columns make a wide sheet is `scope.frames.wide_min_periods`.
 """
@@ -39,7 +42,7 @@ _MONTH_NAMES = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "
 
 def reshape(typed: TypedTable, target: str | None, limits: Any) -> TypedTable:
     """The table in long form when it is a wide sheet of periods or splits its date into parts."""
-    return _date_parts(_wide(typed, target, limits), target)
+    return _numeric_dates(_date_parts(_wide(typed, target, limits), target), target)
 
 
 # Wide periods -----------------------------------------------------------------------------------
@@ -205,3 +208,47 @@ def _stamps(y: np.ndarray, v: np.ndarray, part: str, day: np.ndarray | None) -> 
         return None
     out[ok] = parsed.to_numpy(dtype="datetime64[ns]")
     return out
+
+
+# Dates as numbers -------------------------------------------------------------------------------
+
+_DATE_NAME = re.compile(r"(?i)(^|[_\s.-])(date|time|timestamp|ts|dt|datetime|datum|fecha|day|created|updated|modified|"
+                        r"occurred|posted|logged)([_\s.-]|$)|[_\s](at|on)$|^(created|updated|modified)(at|on)?$")
+_EPOCHS = (  # (name, low, high, unit, origin): present values all in [low, high]
+    ("Excel serial days", 25_569, 73_051, "D", "1899-12-30"),
+    ("Unix seconds", 5e8, 4.1e9, "s", "unix"),
+    ("Unix milliseconds", 5e11, 4.1e12, "ms", "unix"),
+)
+
+
+def _numeric_dates(typed: TypedTable, target: str | None) -> TypedTable:
+    frame = typed.frame
+    found: dict[str, tuple[np.ndarray, str]] = {}
+    for c in frame.columns:
+        a = frame[c]
+        if c == target or is_categorical(a) or is_datetime(a) or not _DATE_NAME.search(str(c).strip()):
+            continue
+        v = np.asarray(a, dtype=np.float64)
+        ok = np.isfinite(v)
+        if ok.sum() < 20 or np.unique(v[ok]).size < 10:
+            continue
+        for label, low, high, unit, origin in _EPOCHS:
+            if v[ok].min() >= low and v[ok].max() <= high:
+                stamps = np.full(len(v), np.datetime64("NaT"), dtype="datetime64[ns]")
+                stamps[ok] = pd.to_datetime(v[ok], unit=unit, origin=origin).to_numpy(dtype="datetime64[ns]")
+                found[c] = (stamps, label)
+                break
+    if not found:
+        return typed
+    out = {c: (found[c][0] if c in found else frame[c]) for c in frame.columns}
+    infos = dict(typed.info)
+    warns = [w for w in typed.warnings if w.get("column") not in {typed.display.show(c) for c in found}]
+    for c, (stamps, label) in found.items():
+        ok = ~np.isnat(stamps)
+        infos[c] = ColumnInfo("datetime", frame.rows, int((~ok).sum()), nunique=int(np.unique(stamps[ok]).size),
+                              parsed="date:number")
+        first, last = (str(np.datetime_as_string(x, unit="D")) for x in (stamps[ok].min(), stamps[ok].max()))
+        warns.append(warning("numeric_dates", typed.display.show(c),
+                             f"{typed.display.code(c)} holds dates written as numbers ({label}): read as the dates "
+                             f"{first} to {last}. If it is a plain number, rename the column."))
+    return TypedTable(frame=Table(out, frame.rows), info=infos, display=typed.display, warnings=warns, meta=typed.meta)
