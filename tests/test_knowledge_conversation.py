@@ -206,6 +206,15 @@ def test_the_thing_the_last_answer_spoke_of_is_a_reference_back(vocab):
     assert cv.interpret("what should the quote include", history, vocab).kind == "standalone"
 
 
+def test_a_line_with_one_word_of_its_own_follows_the_question_before(vocab):
+    """"how do i know if i'm inside" after "what's IR35" has one word of its own ("know" and "tell" ask, they
+    name nothing): it is read in that question's context, never alone (where it is about nothing)."""
+    turns = chain(vocab, ["what's IR35", "how do i know if i'm inside"])
+    assert turns[1].kind == "context" and turns[1].context[0] == "what's IR35"
+    # two words of its own make a question of its own
+    assert chain(vocab, ["what's IR35", "how do i price a forecasting model"])[1].kind == "standalone"
+
+
 def test_a_comparison_that_names_its_options_stands_alone(vocab):
     line = "which is better for a 3 month project, fixed price or hourly?"
     turns = chain(vocab, ["upwork fees?", line])

@@ -65,7 +65,7 @@ _FILLER = frozenset(words("ok okay alright fine cool thanks thx lol hmm well yea
                           "no not sorry meant wait oops rather correction "
                           # the nouns a detail is named with ("what about for LLM work?", "and senior roles?")
                           "work works stuff thing things gig gigs job jobs role roles project projects "
-                          "level levels grade "
+                          "level levels grade know tell "
                           # emphasis ("paris specifically?", "senior level in particular")
                           "specifically exactly particularly particular precisely especially mainly roughly "
                           # hedges and people nouns ("netherlands maybe", "same for nlp folks")
@@ -254,7 +254,7 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary) -
             base.update(slots={**(back.get("slots") or {}), **own_slots}, context=list(back.get("context") or []))
         return Turn("slot", question, substitute(root, base["slots"], vocab), root, **base, rewritten=True)
     if _FOLLOW_START.match(original) or _FOLLOW_START.match(question) or _FOLLOW_END.search(original) \
-            or (anaphora and len(new_words) <= 3) or not new_words or (asks_why and len(subject) <= 2):
+            or (anaphora and len(new_words) <= 3) or (len(new_words) <= 1 and not mentions) or (asks_why and len(subject) <= 2):
         picks = _picks(original)  # "which is better?" after "upwork fees?", "and toptal?": both options
         carried = {k: v for k, v in slots.items() if k in own_slots or (k in CARRIED and not picks)}
         standalone = substitute(question, carried, vocab, replace=False)
