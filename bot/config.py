@@ -173,6 +173,7 @@ class Conversations(_Section):
     context_weight: float = Field(0.5, ge=0, le=5)
     previous_guide_boost: float = Field(0.3, ge=0, le=5)
     new_subject_share: float = Field(0.5, ge=0, le=2)
+    changed_detail_share: float = Field(0.0, ge=0, le=1)
     private_ttl_seconds: int = Field(3600, ge=1)
     ttl_days: int = Field(30, ge=1)
 

@@ -1,12 +1,15 @@
 """Calibrate how a follow-up carries its conversation (config.yaml `conversations.context_weight`,
-`conversations.previous_guide_boost`, `conversations.new_subject_share`).
+`conversations.previous_guide_boost`, `conversations.new_subject_share`, `conversations.changed_detail_share`).
 
     MLBOT_DATA_DIR=<dir with knowledge/ ingested> python evals/calibrate_conversations.py [--dev DIR] [--write]
 
 A `context` follow-up ("and when the project ends, can i keep a copy?") keeps its own words; its
 vector adds `context_weight` x the question it refers to, and the guides the previous answer cited
 gain `previous_guide_boost` of their score; then `new_subject_share` (a follow-up naming a subject
-its top passages lack, "what about GDPR?" after a day-rate question, is asked alone). All are scored
+its top passages lack, "what about GDPR?" after a day-rate question, is asked alone), then
+`changed_detail_share` (the passages naming a detail a follow-up changed come first only when their
+fused score reaches this share of the best one's: "and if the client is in germany?" after a DPA question
+stays on the DPA, where a German guide about copyright names Germany). All are scored
 on the conversations of the development sets (`--dev`, default ../shared/devsets/ask, and evals/questions/calibration), asked turn by turn as
 users do (bot/knowledge/usereval.py): turns right first, then must-mention coverage. The blind set's
 conversations (evals/questions/blind) are held out and only reported. With --write the best pair
@@ -31,6 +34,7 @@ from bot.knowledge import usereval  # noqa: E402
 CONTEXT_WEIGHTS = [0.3, 0.5, 0.7, 1.0]
 BOOSTS = [0.0, 0.3, 0.6, 1.0]
 SHARES = [0.3, 0.5, 0.7, 1.01]  # conversations.new_subject_share; above 1 a follow-up never starts afresh
+DETAIL_SHARES = [0.0, 0.5, 0.7, 0.85, 1.0]  # conversations.changed_detail_share
 
 
 def conversation_ids(folder: Path) -> set[str]:
@@ -49,13 +53,13 @@ def score(core, folders: list[Path]) -> tuple[int, int, int, int]:
     return right, turns, covered, facts
 
 
-def write(path: Path, context_weight: float, boost: float, share: float) -> None:
+def write(path: Path, context_weight: float, boost: float, share: float, detail: float) -> None:
     text = path.read_text(encoding="utf-8")
     start = text.index("\nconversations:")
     end = text.find("\n\n", start + 1)
     block = text[start:end]
     for key, value in (("context_weight", context_weight), ("previous_guide_boost", boost),
-                       ("new_subject_share", share)):
+                       ("new_subject_share", share), ("changed_detail_share", detail)):
         # the value keeps its field's width, so the comments stay aligned
         block = re.sub(rf"(?m)^(  {key}: )([-0-9.]+ *)", lambda m, v=value: m[1] + f"{v:g}".ljust(len(m[2])), block)
     path.write_text(text[:start] + block + text[end:], encoding="utf-8")
@@ -95,10 +99,21 @@ def main(argv: list[str] | None = None) -> int:
     for s, d, h in shares:
         print(f"| {s:g} | {d[0]}/{d[1]} | {d[2]}/{d[3]} | {h[0]}/{h[1]} | {h[2]}/{h[3]} |")
     share = max(shares, key=lambda r: (r[1][0], r[1][2], -abs(r[0] - 0.5)))[0]
+    object.__setattr__(cfg, "new_subject_share", share)
+    details = []
+    for detail in DETAIL_SHARES:
+        object.__setattr__(cfg, "changed_detail_share", detail)
+        details.append((detail, score(core, dev), score(core, held)))
+    print("\n| changed_detail_share | dev turns right | dev facts | blind+followups turns right | blind+followups facts |")
+    print("|---|---|---|---|---|")
+    for s, d, h in details:
+        print(f"| {s:g} | {d[0]}/{d[1]} | {d[2]}/{d[3]} | {h[0]}/{h[1]} | {h[2]}/{h[3]} |")
+    # the middle of the best run of values (ties: the one nearest 0.7, a margin either side)
+    detail = max(details, key=lambda r: (r[1][0], r[1][2], -abs(r[0] - 0.7)))[0]
     print(f"\nconfig.yaml conversations:\n  context_weight: {best[0]:g}\n  previous_guide_boost: {best[1]:g}\n"
-          f"  new_subject_share: {share:g}")
+          f"  new_subject_share: {share:g}\n  changed_detail_share: {detail:g}")
     if args.write:
-        write(core.settings.config_dir / "config.yaml", best[0], best[1], share)
+        write(core.settings.config_dir / "config.yaml", best[0], best[1], share, detail)
         print("written to config.yaml")
     return 0
 

@@ -594,3 +594,23 @@ def test_a_detail_the_conversation_understands_is_not_an_unknown_word(full_kb_da
     result = kb_core.ask("wat shud i charge for a chatbot project", user_id="cv11")
     assert not result["declined"], result["answer"]
 
+
+
+def test_a_changed_detail_puts_first_only_passages_about_the_subject(vocab):
+    """"and if the client is in germany?" after a DPA question: passages naming Germany come first only
+    among those near the best fused score (`conversations.changed_detail_share`); a German copyright
+    passage far below the GDPR ones stays below them, and with the share at 0 it would lead."""
+    from bot.knowledge.ask import Asker
+    from bot.knowledge.retrieve import Hit
+
+    def hit(name: str, text: str, score: float) -> Hit:
+        return Hit(id=name, text=text, meta={"source": f"knowledge/ip/{name}.md"}, score=score, dense=0.4, lexical=0.4)
+
+    hits = [hit("gdpr", "A processing agreement binds the processor to the controller's instructions.", 0.15),
+            hit("gdpr2", "Sub-processors need the controller's written authorisation.", 0.13),
+            hit("dach", "In Germany copyright stays with the author and cannot be transferred.", 0.09)]
+    changed = {"place": "germany"}
+    assert [h.id for h in Asker._order(hits, [], changed, vocab, 0.7)] == ["gdpr", "gdpr2", "dach"]
+    assert [h.id for h in Asker._order(hits, [], changed, vocab, 0.0)][0] == "dach"
+    near = [hits[0], hit("dach", hits[2].text, 0.14)]  # as relevant as the best: the detail decides
+    assert [h.id for h in Asker._order(near, [], changed, vocab, 0.7)] == ["dach", "gdpr"]

@@ -311,7 +311,8 @@ class Asker:
         if turn.kind == "context":  # a question about the same situation: the guides just cited first
             ranked = self._prefer_previous(ranked, turn)
         ranked = self._prefer_details(ranked, turn, parts)
-        fused = self._order(ranked, places, turn.changed, parts.vocab)[:k]
+        fused = self._order(ranked, places, turn.changed, parts.vocab,
+                            self.settings.conversations.changed_detail_share)[:k]
         # The sentences the rerank and the evidence weigh, looked up (or embedded) in one batch.
         depth = _EVIDENCE_PASSAGES if turn.changed else max(_EVIDENCE_PASSAGES, self.settings.retrieval.rerank_depth)
         reads = fused[:depth]
@@ -395,15 +396,20 @@ class Asker:
         return [m.value for m in parts.vocab.find(turn.standalone) if m.cls == "place"]
 
     @staticmethod
-    def _order(hits: list[Hit], places: list[str], changed: dict[str, str], vocab: slots.Vocabulary) -> list[Hit]:
+    def _order(hits: list[Hit], places: list[str], changed: dict[str, str], vocab: slots.Vocabulary,
+               share: float = 0.0) -> list[Hit]:
         """Guides about another place than the one asked for are dropped (when others remain); passages
-        that name a detail the turn changed come first (order kept otherwise)."""
+        that name a detail the turn changed come first (order kept otherwise), among those whose fused score
+        reaches `share` of the best one's (a passage that names Germany but is about another subject stays
+        where the question's subject puts it: `conversations.changed_detail_share`)."""
         if places:
             kept = [h for h in hits if not _conflicts(vocab.guide_places(h.meta), places, vocab)]
             hits = kept or hits
-        if changed:
+        if changed and hits:
             wanted = set(changed.items())
-            hits = sorted(hits, key=lambda h: -len(wanted & {(m.cls, m.value) for m in vocab.find(h.text)}))
+            floor = share * (hits[0].score or 0.0)
+            hits = sorted(hits, key=lambda h: -len(wanted & {(m.cls, m.value) for m in vocab.find(h.text)})
+                          if h.score >= floor else 0)
         return hits
 
     @staticmethod

@@ -181,6 +181,10 @@ class Turn:
             # a line that only points back ("how long should it last?" after "what should it exclude?"
             # after an NDA question) reads every question it refers to; others the one just before
             return " ".join([self.standalone, *(self.context if self.refers else self.context[:1])])
+        if self.kind == "slot" and self.context and self.previous.get("kind") == "context" and not self.by_model:
+            # a detail changed on a follow-up ("and in germany?" after "what should it contain?" after a DPA
+            # question) keeps the subject that follow-up carried
+            return " ".join([self.standalone, self.context[0]])
         return self.standalone
 
     @property
