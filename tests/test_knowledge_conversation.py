@@ -359,6 +359,21 @@ def test_place_no_guide_covers_is_declined_as_not_covered(kb_core):
     assert "do not cover Japan" in follow["answer"]
 
 
+def test_a_place_only_named_in_passing_gets_a_note_when_the_answer_says_nothing_about_it(full_kb_data_dir):
+    """Canada is named only in a sentence about US and Canadian salaries, so "going rate in canada" is let
+    through; an answer that neither comes from a guide about Canada nor names it says so in a note, and an
+    answer from the place's own guide carries no such note."""
+    core = make_core(full_kb_data_dir)
+    canada = core.ask("whats the going rate for ML freelancers in canada?", user_id="cv15")
+    assert not canada["declined"]
+    if "canad" not in canada["answer"].lower():
+        assert any("nothing specific to Canada" in n for n in canada["notes"]), canada["notes"]
+    uk = core.ask("what do ML contractors get per day in the uk?", user_id="cv15")
+    assert not any("nothing specific" in n for n in uk["notes"]), uk["notes"]
+    germany = core.ask("what about germany", user_id="cv15", conversation_id=uk["conversation_id"])
+    assert not any("nothing specific" in n for n in germany["notes"]), germany["notes"]
+
+
 def test_off_topic_line_after_in_scope_turns_is_declined_and_the_thread_goes_on(kb_core):
     first = kb_core.ask("What is data leakage?", user_id="cv3")
     conv = first["conversation_id"]

@@ -495,7 +495,28 @@ class Asker:
             result = self.extractive(turn.standalone, qvec, fresh, card, notes)
         if not result["declined"]:
             notes.extend(self._change_notes(turn, result, parts))
+            notes.extend(self._place_notes(places, result, hits, notes, parts))
         return result, result.pop("_shown", [])
+
+    @staticmethod
+    def _place_notes(places: list[str], result: dict[str, Any], hits: list[Hit], notes: list[str],
+                     parts: Parts) -> list[str]:
+        """A note for each place asked for that the answer neither comes from a guide about nor names: a
+        passage that names it in passing ("US and Canadian salaries rose 5%") let the question through, but
+        the answer shown says nothing about it ("going rate in canada?" answered with global averages)."""
+        vocab, out = parts.vocab, []
+        cited = {(s.get("source"), s.get("section")) for s in result.get("sources") or []}
+        abouts = [vocab.guide_places(h.meta) or set() for h in hits
+                  if (h.meta.get("source"), h.meta.get("section")) in cited]
+        named = {m.value for m in vocab.find(result.get("answer") or "") if m.cls == "place"}
+        for place in places:
+            title = place.title()
+            if place == "global" or any(title in n for n in notes) \
+                    or any(vocab.related(place, a) for about in abouts for a in about) \
+                    or any(vocab.related(place, n) for n in named):
+                continue
+            out.append(f"The guides say nothing specific to {title}; this is what they say in general.")
+        return out
 
     def _change_notes(self, turn: Turn, result: dict[str, Any], parts: Parts) -> list[str]:
         out = []
