@@ -51,6 +51,20 @@ def strip_invisible(text: str) -> str:
     return re.sub(r"\s{2,}", " ", "".join(out)).strip()
 
 
+# Chat markup a question may carry that says nothing about its subject: Discord's user and role mentions
+# (read as "someone": "<@123> says i should charge £300" is about what someone said), channel mentions,
+# custom emoji, timestamps, and links (the bot reads no page; "example.com/contract.pdf" is no question).
+_MENTION = re.compile(r"<@[!&]?\d+>")
+_CHAT_TOKEN = re.compile(r"<#\d+>|<a?:\w+:\d+>|<t:-?\d+(?::[tTdDfFR])?>|<?https?://[^\s<>]+>?", re.I)
+
+
+def chat_read(text: str, mention: str = "someone") -> str:
+    """A chat line as the ask pipeline reads it: mentions read as `mention`, and channel tokens, custom
+    emoji, timestamps and links left out."""
+    text = _CHAT_TOKEN.sub(" ", _MENTION.sub(mention, text))
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
 def no_masked_links(text: str) -> str:
     """Break every masked link ([text](url) renders as a clickable "text"): the final filter of every front."""
     return _LINK_JOINT.sub("] (", text)

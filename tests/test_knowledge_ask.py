@@ -81,6 +81,19 @@ def test_mentions_in_questions_and_guides_stay_inert(kb_core):
     assert "@everyone" not in json.dumps(r)
 
 
+def test_chat_markup_is_read_as_the_question_it_wraps(kb_core):
+    """A user mention, custom emoji, channel, timestamp or link changes nothing of what is asked; a line of
+    only markup gets a clear error that says what to send instead."""
+    plain = kb_core.ask("What is the UK median ML day rate?", user_id="m1")
+    wrapped = kb_core.ask("<@998877665544332211> <#123> What is the UK median ML day rate? <:think:1122334455> "
+                          "<t:1700000000:R> https://example.com/rates.pdf", user_id="m1")
+    assert wrapped["answer"] == plain["answer"]
+    assert [s["section"] for s in wrapped["sources"]] == [s["section"] for s in plain["sources"]]
+    for line in ("https://example.com/contract.pdf", "<:pepe:112233445566778899>", "<@123456789>"):
+        with pytest.raises(InputError, match="no words to answer"):
+            kb_core.ask(line)
+
+
 def test_follow_up_carries_the_previous_question(kb_core):
     first = kb_core.ask("What is IR35 and who decides the status?", user_id="u1")
     conv = first["conversation_id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.textsafe import (
+    chat_read,
     display_cell,
     display_name,
     safe_user_text,
@@ -46,3 +47,10 @@ def test_visible_repr_shows_look_alikes():
 
 def test_user_text_mentions_are_inert():
     assert "@everyone" not in safe_user_text("hi @everyone")
+
+
+def test_chat_read_keeps_the_words_and_reads_mentions_as_someone():
+    assert chat_read("<@!42> says £300/day <a:wave:99> is fine, see <https://x.io/a?b=1>") == \
+        "someone says £300/day is fine, see"
+    assert chat_read("ask <@&7> in <#8> by <t:1700000000:F>") == "ask someone in by"
+    assert chat_read("<not a token> 3 < 5 > 2") == "<not a token> 3 < 5 > 2"

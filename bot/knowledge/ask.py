@@ -32,7 +32,7 @@ from bot.knowledge.retrieve import Hit, whole_sections
 from bot.knowledge.sentences import chunk_sentences
 from bot.knowledge.spelling import Speller, english_words, model_words
 from bot.lazy import lazy
-from bot.textsafe import cut
+from bot.textsafe import chat_read, cut
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,9 @@ class Parts:
         return self.section_details.get((str(hit.meta.get("source", "")), hit.section), set())
 
     def read(self, question: str) -> str:
-        """The question as the pipeline reads it: typos corrected, the guides' acronyms spelt out."""
-        text = self.speller.correct(question)
+        """The question as the pipeline reads it: chat markup read (textsafe.chat_read), typos corrected,
+        the guides' acronyms spelt out."""
+        text = self.speller.correct(chat_read(question))
         return self.acronyms.expand(text) if self.acronyms else text
 
 
@@ -130,6 +131,9 @@ class Asker:
         limit = self.settings.answer.question_max_chars
         if not question:
             raise InputError("the question is empty.", hint="Ask about rates, IP and contracts, ML methodology or scoping.")
+        if not chat_read(question, mention=""):  # only a link, a mention or an emoji
+            raise InputError("the message has no words to answer, only a link, mention or emoji.",
+                             hint="I do not open links: paste the text you want checked, or upload a CSV to scope.")
         if len(question) > limit:
             raise InputError(f"the question is {len(question)} characters long; the limit is {limit}.",
                              hint="Ask a shorter, more specific question.")
