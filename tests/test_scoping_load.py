@@ -277,6 +277,31 @@ def test_target_inference_and_task():
         _target("x,k,label\n" + rows, "label", task="regression")
 
 
+def test_class_labels_spelt_several_ways_are_one_class_each():
+    """A CRM export's "Yes", "yes ", "Y", "YES" and "No", "n" are two classes, not six: binary, with a
+    warning naming the spellings merged; labels that differ in more than spelling stay apart."""
+    spellings = ["Yes", "yes ", "Y", "YES", "No", "n", " no", "No"]
+    rows = "".join(f"{i * 0.1},{spellings[i % 8]}\n" for i in range(80))
+    t = _target("x,churned\n" + rows, "churned")
+    assert t.task == "binary" and len(t.classes) == 2 and sum(t.counts) == 80
+    assert str(t.classes[t.positive]).lower().startswith("y")
+    merged = [w for w in t.warnings if w["code"] == "labels_merged"]
+    assert merged and "2 classes" in merged[0]["message"], t.warnings
+    rows = "".join(f"{i * 0.1},{['Yes', 'No', 'Maybe'][i % 3]}\n" for i in range(60))
+    t = _target("x,answer\n" + rows, "answer")
+    assert t.task == "multiclass" and len(t.classes) == 3 and not any(w["code"] == "labels_merged" for w in t.warnings)
+
+
+def test_labels_that_combine_a_few_labels_are_said_to_look_multi_label():
+    values = ["billing", "tech", "billing|urgent", "tech|urgent", "tech"]
+    t = _target("x,tags\n" + "".join(f"{i * 0.1},{values[i % 5]}\n" for i in range(100)), "tags")
+    warned = [w for w in t.warnings if w["code"] == "multi_label"]
+    assert warned and "`urgent`" in warned[0]["message"] and t.task == "multiclass"
+    cities = ['"Portland, OR"', '"Salem, OR"', "Boise"]
+    t = _target("x,city\n" + "".join(f"{i * 0.1},{cities[i % 3]}\n" for i in range(90)), "city")
+    assert not any(w["code"] == "multi_label" for w in t.warnings)
+
+
 def test_target_not_found_lists_escaped_close_matches():
     t = typed("Target ,t\u0430rget,x\n" + "".join(f"a,b,{i}\n" for i in range(20)))
     p = profile_table(t)

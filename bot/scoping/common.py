@@ -23,6 +23,8 @@ WARNING_CODES = (
     "leak_future", "cv_not_honoured", "entity_rows",
     # layouts read into the long form (bot/scoping/layout.py)
     "wide_layout", "date_parts_combined", "numeric_dates",
+    # a target's class labels spelt several ways ("Yes", "yes ", "Y")
+    "labels_merged", "multi_label",
 )
 
 

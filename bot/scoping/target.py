@@ -114,8 +114,8 @@ def build_target(frame: Table, profile: Profile, names: Names, name: str, task: 
         raise InputError(f"the target {shown} holds dates; predicting a date is not a supported task.",
                          hint="Predict a number derived from it (for example days until the event) instead.")
     numeric = col.kind == "numeric" and not is_categorical(s)
-    if task == "auto":
-        task = _infer_task(s, col, numeric, limits)
+    if task == "auto" and numeric:
+        task = _infer_task(s, col, numeric, limits)  # (categories: by their classes once spellings are merged)
     if task == "regression":
         return _regression(s, name, names, numeric)
     return _classification(s, name, names, task, limits)
@@ -145,9 +145,12 @@ def _regression(s: Any, name: str, names: Names, numeric: bool) -> Target:
 
 def _classification(s: Any, name: str, names: Names, task: str, limits: Any) -> Target:
     shown = names.code(name)
+    merged: list[dict] = []
     if is_categorical(s):
         labels = np.asarray(s.categories, dtype=object)
         codes = codes_of(s).astype(np.int64)
+        labels, codes, merged = _merge_spellings(labels, codes, name, names)
+        merged += _multi_label(labels, codes, name, names)
     else:
         values = as_float(s)
         values = np.where(np.isfinite(values), values, np.nan)
@@ -164,8 +167,10 @@ def _classification(s: Any, name: str, names: Names, task: str, limits: Any) -> 
             labels = labels[:-1]
     present = codes >= 0
     counts = np.bincount(codes[present], minlength=len(labels))
-    warns = _missing_target_warning(int((~present).sum()), len(codes), name, names)
+    warns = _missing_target_warning(int((~present).sum()), len(codes), name, names) + merged
     used = np.flatnonzero(counts > 0)
+    if task == "auto":
+        task = "binary" if len(used) == 2 else "multiclass"
     if len(used) > MAX_CLASSES:
         raise InputError(f"the target {shown} has {fmt_int(len(used))} classes: too many to scope as classification "
                          f"(limit {MAX_CLASSES}).", hint="Group rare classes, or use --task regression for a number.")
@@ -208,6 +213,60 @@ def _classification(s: Any, name: str, names: Names, task: str, limits: Any) -> 
     positive = _positive(classes, kcounts) if task == "binary" else None
     return Target(name=name, task=task, y=y_all[keep].astype(np.int32), rows=keep, classes=classes, counts=kcounts,
                   positive=positive, dropped_classes=[labels[k] for k in rare], warnings=warns)
+
+
+_YES = frozenset({"y", "yes", "true", "t"})
+_NO = frozenset({"n", "no", "false", "f"})
+
+
+def _merge_spellings(labels: np.ndarray, codes: np.ndarray, name: str, names: Names):
+    """Class labels that differ only in case and surrounding spaces ("Yes", "yes ", "YES") are one class, and
+    so are Y/yes/true and N/no/false when every label is one of those: (labels, codes, warnings). Each merged
+    class keeps its most frequent spelling."""
+    keys = [str(lab).strip().casefold() for lab in labels]
+    if keys and all(k in _YES | _NO for k in keys) and any(k in _YES for k in keys) and any(k in _NO for k in keys):
+        keys = ["yes" if k in _YES else "no" for k in keys]
+    if len(set(keys)) == len(keys):
+        return labels, codes, []
+    counts = np.bincount(codes[codes >= 0], minlength=len(labels))
+    order = list(dict.fromkeys(keys))
+    groups = {k: [i for i, key in enumerate(keys) if key == k] for k in order}
+    new_labels = np.array([labels[max(groups[k], key=lambda i: counts[i])] for k in order], dtype=object)
+    remap = np.array([order.index(k) for k in keys], dtype=np.int64)
+    new_codes = np.where(codes >= 0, remap[np.clip(codes, 0, None)], -1)
+    spelt = [(new_labels[order.index(k)], [labels[i] for i in g]) for k, g in groups.items() if len(g) > 1]
+    shown = "; ".join(f"{', '.join(show_cell(v) for v in variants[:6])} as {show_cell(label)}"
+                      for label, variants in spelt[:4])
+    return new_labels, new_codes, [warning(
+        "labels_merged", names.show(name),
+        f"{names.code(name)}: {len(labels)} label spellings read as {len(order)} classes ({shown}); check with the "
+        "client that these mean the same outcome.")]
+
+
+def _multi_label(labels: np.ndarray, codes: np.ndarray, name: str, names: Names) -> list[dict]:
+    """A warning when the class labels are combinations of a few labels joined by "|", ";" or ","
+    ("billing", "billing|urgent", "tech|urgent"): each combination is scored as a class of its own, while
+    a row that can carry several labels calls for one yes/no model per label."""
+    texts = [str(lab).strip() for lab in labels]
+    counts = np.bincount(codes[codes >= 0], minlength=len(labels))
+    for sep in ("|", ";", ","):
+        joined = [i for i, t in enumerate(texts) if sep in t]
+        if len(joined) < 2:
+            continue
+        parts = [[p.strip() for p in t.split(sep) if p.strip()] for t in texts]
+        atoms = sorted({p for ps in parts for p in ps})
+        seen = {a: sum(a in ps for ps in parts) for a in atoms}
+        if len(atoms) >= len(texts) or any(seen[p] < 2 for i in joined for p in parts[i]) \
+                or counts[joined].sum() < 0.05 * max(1, counts.sum()):
+            continue
+        example = show_cell(texts[max(joined, key=lambda i: counts[i])])
+        return [warning(
+            "multi_label", names.show(name),
+            f"{names.code(name)} looks multi-label: {len(joined)} of its {len(texts)} values join labels with "
+            f"'{sep}' (for example {example}), and each combination was scored as a class of its own. If a row can "
+            f"carry several labels, quote a multi-label model instead: one yes/no model per label "
+            f"({', '.join(show_cell(a) for a in atoms[:8])}).")]
+    return []
 
 
 def _first_value(a: Any) -> Any:
