@@ -257,6 +257,7 @@ class Scope(_Section):
     max_cell_chars: int = Field(200, ge=10)
     min_rows: int = Field(10, ge=2)
     class_max_distinct: int = Field(20, ge=2)
+    zero_target_share: float = Field(0.4, gt=0, le=1)
     cv_folds: int = Field(5, ge=2, le=20)
     random_state: int = 0
     selection_sample_rows: int = Field(20_000, ge=500)

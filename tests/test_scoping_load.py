@@ -302,6 +302,26 @@ def test_labels_that_combine_a_few_labels_are_said_to_look_multi_label():
     assert not any(w["code"] == "multi_label" for w in t.warnings)
 
 
+def test_an_outcome_written_as_unknown_is_no_class_to_predict():
+    values = ["Yes", "No", "No", "Unknown", "Yes", "", "No", "yes"]
+    t = _target("x,renewed\n" + "".join(f"{i * 0.1},{values[i % 8]}\n" for i in range(80)), "renewed")
+    assert t.task == "binary" and sum(t.counts) == 60 and "Unknown" not in t.classes
+    missing = [w["message"] for w in t.warnings if w["code"] == "missing_target"]
+    assert len(missing) == 2 and any("`Unknown`" in m and "10 of 80" in m for m in missing), missing
+    assert any("10 of 80" in m and "no target value" in m for m in missing)  # the empty cells, counted apart
+    t = _target("x,status\n" + "".join(f"{i * 0.1},{['Known', 'Unknown'][i % 2]}\n" for i in range(40)), "status")
+    assert t.task == "binary" and "Unknown" in t.classes  # no other two classes: it is a class
+
+
+def test_a_regression_target_that_is_mostly_zero_is_called_zero_inflated():
+    rows = "".join(f"{i},{0 if i % 10 < 6 else i * 1.5}\n" for i in range(100))
+    t = _target("x,revenue\n" + rows, "revenue")
+    assert t.task == "regression" and any(w["code"] == "zero_inflated" and "60 of 100" in w["message"]
+                                          for w in t.warnings), t.warnings
+    rows = "".join(f"{i},{0 if i % 10 < 2 else i * 1.5}\n" for i in range(100))
+    assert not any(w["code"] == "zero_inflated" for w in _target("x,revenue\n" + rows, "revenue").warnings)
+
+
 def test_target_not_found_lists_escaped_close_matches():
     t = typed("Target ,t\u0430rget,x\n" + "".join(f"a,b,{i}\n" for i in range(20)))
     p = profile_table(t)

@@ -154,3 +154,26 @@ def test_a_forecast_says_how_many_time_steps_are_missing(core, tmp_path):
     assert "4 days of the 400 between the first and last date are missing" in report["frame_reason"]
     whole = TimeIndex("day", "daily", 1.0, [], 400, 1.0)
     assert "missing" not in _forecast_reason(Names({}), whole, "orders", False)
+
+
+def test_time_folds_with_one_class_are_dropped_not_shuffled_away():
+    """Failures that come in a few episodes late in the log leave the early time windows with one class:
+    the folds that can be scored are kept (fewer, longer windows if need be), still training on the past
+    only, instead of falling back to shuffled k-fold."""
+    from bot.scoping.features import Validation
+    from bot.scoping.selection import _splits
+
+    n = 1000
+    y = np.zeros(n, dtype=int)
+    for start in (450, 650, 850, 950):
+        y[start:start + 30] = 1
+    times = np.arange(n, dtype=float)
+    planned = Validation("time_series", 5, "time-ordered.", times=times, time_column="ts")
+    used, splits = _splits(planned, np.zeros((n, 1)), y, "binary", np.arange(n), 0)
+    assert used.kind == "time_series" and 2 <= used.folds < 5 and "were planned" in used.note
+    for tr, te in splits:
+        assert times[tr].max() < times[te].min() and set(y[tr]) == {0, 1} and set(y[te]) == {0, 1}
+    one_episode = np.zeros(n, dtype=int)
+    one_episode[600:700] = 1  # no forward split can score it: shuffled, and said so
+    used, _ = _splits(planned, np.zeros((n, 1)), one_episode, "binary", np.arange(n), 0)
+    assert used.kind == "stratified_kfold" and "not possible" in used.note

@@ -24,7 +24,7 @@ WARNING_CODES = (
     # layouts read into the long form (bot/scoping/layout.py)
     "wide_layout", "date_parts_combined", "numeric_dates",
     # a target's class labels spelt several ways ("Yes", "yes ", "Y")
-    "labels_merged", "multi_label",
+    "labels_merged", "multi_label", "zero_inflated",
 )
 
 

@@ -29,8 +29,8 @@ from bot.errors import InputError
 
 PHASES = ("discovery", "data_preparation", "modelling", "evaluation", "deployment_handover")
 Phase = Literal["discovery", "data_preparation", "modelling", "evaluation", "deployment_handover"]
-QUALITY_CODES = ("mixed_types", "numbers_as_text", "encoding_fallback", "malformed_rows", "duplicate_columns",
-                 "unnamed_columns", "formula_cells", "infinite_values", "numeric_overflow", "nul_bytes",
+QUALITY_CODES = ("labels_merged", "mixed_types", "numbers_as_text", "encoding_fallback", "malformed_rows",
+                 "duplicate_columns", "unnamed_columns", "formula_cells", "infinite_values", "numeric_overflow", "nul_bytes",
                  "preamble_skipped", "duplicate_rows", "long_cells", "missing_target", "duplicate_timestamps")
 
 

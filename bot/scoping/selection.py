@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -165,18 +165,36 @@ def _every_positive(sel: np.ndarray, target: Any) -> tuple[np.ndarray, np.ndarra
 
 
 def _splits(validation: Validation, X: np.ndarray, y: np.ndarray, task: str, sel: np.ndarray, rs: int):
+    def fits(tr: np.ndarray, te: np.ndarray, scored: bool = False) -> bool:
+        """Both parts have rows; a classifier's training rows (and, to be scored, its test rows) two classes."""
+        return len(te) > 0 and len(tr) > 0 and (task == "regression" or (
+            len(np.unique(y[tr])) >= 2 and (not scored or len(np.unique(y[te])) >= 2)))
+
     try:
         splits = validation.split(X, y, sel, task, rs)
-        usable = all(len(te) > 0 and len(tr) > 0 for tr, te in splits) and (
-            task == "regression" or all(len(np.unique(y[tr])) >= 2 for tr, _ in splits))
-        if usable:
+        if all(fits(tr, te) for tr, te in splits):
             return validation, splits
     except ValueError:
-        pass
+        splits = []
+    # Time-ordered folds where some training or test windows hold one class only (failures that come in a few
+    # episodes, a product launched mid-way): the folds that can be scored are kept, with fewer and longer
+    # windows if need be, so that every fold still trains on the past only instead of shuffling time away.
+    for k in range(validation.folds, 1, -1) if validation.ordered else ():
+        try:
+            cut = splits if k == validation.folds else replace(validation, folds=k).split(X, y, sel, task, rs)
+        except ValueError:
+            continue
+        kept = [(tr, te) for tr, te in cut if fits(tr, te, scored=True)]
+        if len(kept) >= 2:
+            note = (f"{validation.note} {len(kept)} time-ordered folds were used ({validation.folds} were planned): "
+                    "the others had a single class in their training or test rows.")
+            return replace(validation, folds=len(kept), note=note), kept
     kind = "kfold" if task == "regression" else "stratified_kfold"
+    why = (": the classes fall in too few stretches of time to score folds that run forward, so this shuffled "
+           "score is likely optimistic" if validation.ordered and task != "regression" else "")
     fallback = Validation(kind, validation.folds,
                           f"shuffled {validation.folds}-fold, random_state {rs} (the "
-                          f"{validation.kind.replace('_', ' ')} split was not possible on this data).")
+                          f"{validation.kind.replace('_', ' ')} split was not possible on this data{why}).")
     return fallback, list(fallback.splitter(task, rs).split(X, y))
 
 

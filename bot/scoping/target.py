@@ -117,7 +117,7 @@ def build_target(frame: Table, profile: Profile, names: Names, name: str, task: 
     if task == "auto" and numeric:
         task = _infer_task(s, col, numeric, limits)  # (categories: by their classes once spellings are merged)
     if task == "regression":
-        return _regression(s, name, names, numeric)
+        return _regression(s, name, names, numeric, limits)
     return _classification(s, name, names, task, limits)
 
 
@@ -132,7 +132,7 @@ def _infer_task(s: Any, col: Any, numeric: bool, limits: Any) -> str:
     return "regression"
 
 
-def _regression(s: Any, name: str, names: Names, numeric: bool) -> Target:
+def _regression(s: Any, name: str, names: Names, numeric: bool, limits: Any = None) -> Target:
     shown = names.code(name)
     if not numeric:
         raise InputError(f"the target {shown} has text values; regression needs numbers.",
@@ -140,17 +140,29 @@ def _regression(s: Any, name: str, names: Names, numeric: bool) -> Target:
     values = as_float(s)
     keep = np.flatnonzero(np.isfinite(values))
     warns = _missing_target_warning(len(values) - len(keep), len(values), name, names)
+    zeros = int((values[keep] == 0).sum())
+    share = getattr(limits, "zero_target_share", 1.0)
+    if len(keep) and zeros >= share * len(keep) and zeros < len(keep):
+        warns.append(warning(
+            "zero_inflated", names.show(name),
+            f"{names.code(name)} is exactly 0 in {fmt_int(zeros)} of {fmt_int(len(keep))} rows "
+            f"({fmt_share(zeros, len(keep))}), a zero-inflated target: one regression blurs whether and how much, "
+            "so quote a two-part model (non-zero or not, then the amount) or a Tweedie loss."))
     return Target(name=name, task="regression", y=values[keep], rows=keep, warnings=warns)
 
 
 def _classification(s: Any, name: str, names: Names, task: str, limits: Any) -> Target:
     shown = names.code(name)
     merged: list[dict] = []
+    unknown_rows = 0
     if is_categorical(s):
         labels = np.asarray(s.categories, dtype=object)
         codes = codes_of(s).astype(np.int64)
         labels, codes, merged = _merge_spellings(labels, codes, name, names)
         merged += _multi_label(labels, codes, name, names)
+        before = int((codes < 0).sum())
+        codes, unknown = _unknown_outcomes(labels, codes, name, names)
+        unknown_rows, merged = int((codes < 0).sum()) - before, merged + unknown
     else:
         values = as_float(s)
         values = np.where(np.isfinite(values), values, np.nan)
@@ -167,7 +179,7 @@ def _classification(s: Any, name: str, names: Names, task: str, limits: Any) -> 
             labels = labels[:-1]
     present = codes >= 0
     counts = np.bincount(codes[present], minlength=len(labels))
-    warns = _missing_target_warning(int((~present).sum()), len(codes), name, names) + merged
+    warns = _missing_target_warning(int((~present).sum()) - unknown_rows, len(codes), name, names) + merged
     used = np.flatnonzero(counts > 0)
     if task == "auto":
         task = "binary" if len(used) == 2 else "multiclass"
@@ -241,6 +253,29 @@ def _merge_spellings(labels: np.ndarray, codes: np.ndarray, name: str, names: Na
         "labels_merged", names.show(name),
         f"{names.code(name)}: {len(labels)} label spellings read as {len(order)} classes ({shown}); check with the "
         "client that these mean the same outcome.")]
+
+
+_UNKNOWN = frozenset({"unknown", "unk", "not known", "not recorded", "no data", "unbekannt", "inconnu",
+                      "desconocido", "sconosciuto", "onbekend"})
+
+
+def _unknown_outcomes(labels: np.ndarray, codes: np.ndarray, name: str, names: Names):
+    """Rows whose outcome is written as unknown ("Unknown", "not recorded") have no target value: a model
+    cannot learn to predict "we do not know". (codes with those rows at -1, warnings); the label stays a
+    class when fewer than two others are left."""
+    unknown = [i for i, lab in enumerate(labels) if str(lab).strip().casefold() in _UNKNOWN]
+    if not unknown or len(labels) - len(unknown) < 2:
+        return codes, []
+    hit = np.isin(codes, unknown)
+    rows = int(hit.sum())
+    if not rows:
+        return codes, []
+    spelt = ", ".join(show_cell(labels[i]) for i in unknown[:3])
+    return np.where(hit, -1, codes), [warning(
+        "missing_target", names.show(name),
+        f"{names.code(name)}: {fmt_int(rows)} of {fmt_int(len(codes))} rows ({fmt_share(rows, len(codes))}) have the "
+        f"outcome {spelt}, which is no class to predict; they were left out of the baselines. Ask the client "
+        "whether these outcomes can still be found out (they may be the most recent cases).")]
 
 
 def _multi_label(labels: np.ndarray, codes: np.ndarray, name: str, names: Names) -> list[dict]:
