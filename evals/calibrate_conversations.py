@@ -65,6 +65,22 @@ def write(path: Path, context_weight: float, boost: float, share: float, detail:
     path.write_text(text[:start] + block + text[end:], encoding="utf-8")
 
 
+def _grid(core, cfg, key: str, values, dev, held, *, middle: float) -> float:
+    """Score each value of one conversations setting on the dev and held-out turns, print the table, and set
+    and return the best on dev (most turns right, then facts; ties: the value nearest `middle`)."""
+    rows = []
+    for value in values:
+        object.__setattr__(cfg, key, value)
+        rows.append((value, score(core, dev), score(core, held)))
+    print(f"\n| {key} | dev turns right | dev facts | blind+followups turns right | blind+followups facts |")
+    print("|---|---|---|---|---|")
+    for v, d, h in rows:
+        print(f"| {v:g} | {d[0]}/{d[1]} | {d[2]}/{d[3]} | {h[0]}/{h[1]} | {h[2]}/{h[3]} |")
+    best = max(rows, key=lambda r: (r[1][0], r[1][2], -abs(r[0] - middle)))[0]
+    object.__setattr__(cfg, key, best)
+    return best
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dev", type=Path, default=ROOT.parent / "shared" / "devsets" / "ask")
@@ -90,26 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     object.__setattr__(cfg, "context_weight", best[0])
     object.__setattr__(cfg, "previous_guide_boost", best[1])
     held = [*blind, ROOT / "evals" / "questions" / "followups"]
-    shares = []
-    for share in SHARES:
-        object.__setattr__(cfg, "new_subject_share", share)
-        shares.append((share, score(core, dev), score(core, held)))
-    print("\n| new_subject_share | dev turns right | dev facts | blind+followups turns right | blind+followups facts |")
-    print("|---|---|---|---|---|")
-    for s, d, h in shares:
-        print(f"| {s:g} | {d[0]}/{d[1]} | {d[2]}/{d[3]} | {h[0]}/{h[1]} | {h[2]}/{h[3]} |")
-    share = max(shares, key=lambda r: (r[1][0], r[1][2], -abs(r[0] - 0.5)))[0]
-    object.__setattr__(cfg, "new_subject_share", share)
-    details = []
-    for detail in DETAIL_SHARES:
-        object.__setattr__(cfg, "changed_detail_share", detail)
-        details.append((detail, score(core, dev), score(core, held)))
-    print("\n| changed_detail_share | dev turns right | dev facts | blind+followups turns right | blind+followups facts |")
-    print("|---|---|---|---|---|")
-    for s, d, h in details:
-        print(f"| {s:g} | {d[0]}/{d[1]} | {d[2]}/{d[3]} | {h[0]}/{h[1]} | {h[2]}/{h[3]} |")
+    share = _grid(core, cfg, "new_subject_share", SHARES, dev, held, middle=0.5)
     # the middle of the best run of values (ties: the one nearest 0.7, a margin either side)
-    detail = max(details, key=lambda r: (r[1][0], r[1][2], -abs(r[0] - 0.7)))[0]
+    detail = _grid(core, cfg, "changed_detail_share", DETAIL_SHARES, dev, held, middle=0.7)
     print(f"\nconfig.yaml conversations:\n  context_weight: {best[0]:g}\n  previous_guide_boost: {best[1]:g}\n"
           f"  new_subject_share: {share:g}\n  changed_detail_share: {detail:g}")
     if args.write:
