@@ -291,6 +291,8 @@ def test_a_misspelt_agent_noun_the_guides_use_is_corrected_and_chat_spellings_ar
     assert speller.correct("she specialises in retail") == "she specialises in retail"
     assert speller.correct("wats the rate, hw much b4 i start") == "what's the rate, how much before i start"
     assert speller.correct("shud i ask ur U.S. client cuz") == "should i ask your U.S. client because"
+    assert speller.correct("can i charge more bc i do rag, idk tho") == \
+        "can i charge more because i do rag, i don't know though"
 
 
 def test_clipped_words_of_work_chat_are_read_as_the_full_word_the_guides_use():

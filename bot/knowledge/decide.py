@@ -53,7 +53,7 @@ class Evidence:
 # never count as unknown.
 _CHAT = frozenset(words("btw tbh imo lol pls plz thx ty cheers mate guys folks quick q qq honestly basically "
                         "literally anyway cool yeah yep nope nah yea ya hmm ah oh wow sure dunno gonna wanna kinda sorta "
-                        "tips tip advice pointers suggestions ideas thoughts"))
+                        "tips tip advice pointers suggestions ideas thoughts stuff"))
 
 
 def unknown_share(question: str, vocabulary) -> float:

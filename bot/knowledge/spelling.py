@@ -37,7 +37,8 @@ _CONTRACTIONS = {w.replace("'", ""): w for w in (
 # Chat spellings of question words, too short for typo correction ("wat day rate", "hw much", "shud i").
 _CONTRACTIONS.update({"wat": "what", "wats": "what's", "wot": "what", "hw": "how", "abt": "about", "b4": "before",
                       "shud": "should", "shld": "should", "cud": "could", "wud": "would", "ur": "your",
-                      "cuz": "because", "coz": "because"})
+                      "cuz": "because", "coz": "because", "bc": "because", "rn": "right now", "idk": "i don't know",
+                      "tho": "though", "thru": "through", "smth": "something", "sth": "something"})
 _CONTRACTED = re.compile(r"\b(" + "|".join(sorted(_CONTRACTIONS, key=len, reverse=True)) + r")\b", re.I)
 # Clipped words of work chat ("prod", "perf", "hyperparams"): read as the full word when the guides
 # never use the clipping and do use the full word (a guide's own "CV" or "docs" stays as typed). Units
