@@ -8,6 +8,7 @@ import pytest
 from bot.config import load_settings
 from bot.knowledge import conversation as cv
 from bot.knowledge import slots
+from bot.knowledge.lexical import words
 from bot.knowledge.spelling import Speller, english_words
 from bot.rates.cards import RateBook
 from tests.conftest import make_core
@@ -215,6 +216,25 @@ def test_a_line_with_one_word_of_its_own_follows_the_question_before(vocab):
     assert chain(vocab, ["what's IR35", "how do i price a forecasting model"])[1].kind == "standalone"
 
 
+def test_a_line_whose_one_word_of_its_own_no_guide_uses_stands_alone(vocab):
+    """"how do i fix my wifi" after a fixed-price question shares "fix" with it, and its one word of its
+    own is one the guides never use: it names a subject of its own, so it is judged alone (and declined),
+    not answered with the fixed-price guide."""
+    first = cv.interpret("how much deposit on a fixed price ml project", [], vocab)
+    history = [{"question": first.question, "standalone": first.standalone, "meta": first.meta()}]
+    guides = set(words("inside deposit fixed price project"))  # the guides' words, as the index keeps them
+    assert cv.interpret("how do i fix my wifi", history, vocab, known=guides.__contains__).kind == "standalone"
+    assert cv.interpret("how do i fix my wifi", history, vocab).kind == "context"  # without the guides' words
+    assert cv.interpret("how do i know if i'm inside", history, vocab, known=guides.__contains__).kind == "context"
+
+
+def test_a_line_about_the_wifi_after_an_in_scope_question_is_declined(kb_core):
+    first = kb_core.ask("how much deposit should i ask for on a fixed price ml project", user_id="cvw")
+    assert not first["declined"]
+    off = kb_core.ask("how do i fix my wifi", user_id="cvw", conversation_id=first["conversation_id"])
+    assert off["declined"]
+
+
 def test_a_comparison_that_names_its_options_stands_alone(vocab):
     line = "which is better for a 3 month project, fixed price or hourly?"
     turns = chain(vocab, ["upwork fees?", line])
@@ -293,6 +313,16 @@ def test_a_misspelt_agent_noun_the_guides_use_is_corrected_and_chat_spellings_ar
     assert speller.correct("shud i ask ur U.S. client cuz") == "should i ask your U.S. client because"
     assert speller.correct("can i charge more bc i do rag, idk tho") == \
         "can i charge more because i do rag, i don't know though"
+
+
+def test_everyday_tech_words_the_english_list_lacks_are_not_corrected_into_guide_words():
+    """pyspellchecker's list lacks "wifi" and "tiktok"; data/words.txt knows them, so a guide's "wiki" and
+    "tiktoken" do not swallow them, and a real typo is still corrected."""
+    speller = Speller(["Keep a project wiki. Count tokens with tiktoken. The deposit is paid."],
+                      known=set(english_words()))
+    assert speller.correct("how do i fix my wifi") == "how do i fix my wifi"
+    assert speller.correct("should i post on tiktok") == "should i post on tiktok"
+    assert speller.correct("how big a depsoit") == "how big a deposit"
 
 
 def test_clipped_words_of_work_chat_are_read_as_the_full_word_the_guides_use():

@@ -91,7 +91,8 @@ class Asker:
         # missing index or one built with another model is a clear error first
         parts = self.parts(corpus)
         history = kb.store.turns(conversation_id, self.settings.conversations.max_turns) if conversation_id else []
-        turn = conversation.interpret(parts.read(question), history, parts.vocab)
+        postings = corpus.bm25.postings
+        turn = conversation.interpret(parts.read(question), history, parts.vocab, known=postings.__contains__)
         social = conversation.social(question)  # "thanks!", "hi", "what can you do?"
         # A follow-up with no words of its own ("so which one?") is only its reference back: nothing to judge
         # outside the remit by meaning (intents and sums still are).

@@ -243,15 +243,18 @@ def distance(a: str, b: str, limit: int) -> int:
 @lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
     """The words of pyspellchecker's English frequency list (about 128,000 of four letters or more are
-    alphabetic), read from the installed package; empty when it is missing (then only the guides' and
+    alphabetic), read from the installed package, and the everyday tech words it lacks (data/words.txt:
+    "wifi", "tiktok", "kubernetes"); only the latter when it is missing (then only those, the guides' and
     the model's words count as known)."""
+    listed = (resources.files("bot.knowledge") / "data" / "words.txt").read_text(encoding="utf-8").splitlines()
+    extra = frozenset(w.strip() for w in listed if w.strip() and not w.startswith("#"))
     try:
         data = (resources.files("spellchecker") / "resources" / "en.json.gz").read_bytes()
         counts = json.loads(gzip.decompress(data))
     except (ModuleNotFoundError, OSError, ValueError):
         log.warning("pyspellchecker's English word list is missing; typo correction knows fewer words")
-        return frozenset()
-    return frozenset(w for w, n in counts.items() if n > 0 and w.isalpha() and len(w) >= 4)
+        return extra
+    return frozenset(w for w, n in counts.items() if n > 0 and w.isalpha() and len(w) >= 4) | extra
 
 
 def model_words(model_dir: Path | None) -> set[str]:
