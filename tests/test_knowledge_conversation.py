@@ -226,6 +226,12 @@ def test_a_line_whose_one_word_of_its_own_no_guide_uses_stands_alone(vocab):
     assert cv.interpret("how do i fix my wifi", history, vocab, known=guides.__contains__).kind == "standalone"
     assert cv.interpret("how do i fix my wifi", history, vocab).kind == "context"  # without the guides' words
     assert cv.interpret("how do i know if i'm inside", history, vocab, known=guides.__contains__).kind == "context"
+    # the same for what a "why?" or "explain" asks about
+    guides |= set(words("explain results accuracy rule"))
+    first = cv.interpret("how do i explain model results to a client", [], vocab)
+    history = [{"question": first.question, "standalone": first.standalone, "meta": first.meta()}]
+    assert cv.interpret("explain the offside rule", history, vocab, known=guides.__contains__).kind == "standalone"
+    assert cv.interpret("why not accuracy?", history, vocab, known=guides.__contains__).kind == "context"
 
 
 def test_a_line_about_the_wifi_after_an_in_scope_question_is_declined(kb_core):

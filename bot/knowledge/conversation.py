@@ -226,11 +226,16 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary,
               known: Callable[[str], bool] | None = None) -> Turn:
     """The kind of turn and its standalone question (offline). `known` says whether the guides use a
     (stemmed) word: a line whose one word of its own they never use names a subject of its own ("how do
-    i fix my wifi" after a fixed-price question), so it is not read in the context of the one before."""
+    i fix my wifi" after a fixed-price question, "explain the offside rule" after a results question),
+    so it is not read in the context of the one before."""
     original, question = question, without_chatter(question)
     own_slots = vocab.slots(question)
     state = last_state(history)
     fresh = Turn("standalone", question, question, question, own_slots)
+
+    def guides_use(ws: list[str]) -> bool:
+        return known is None or all(known(w) for w in ws)
+
     if state is None or _SWITCH.search(question):
         return fresh
     fresh.earlier = [str(state.get("standalone") or state.get("root") or "")][:1]
@@ -261,8 +266,8 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary,
             base.update(slots={**(back.get("slots") or {}), **own_slots}, context=list(back.get("context") or []))
         return Turn("slot", question, substitute(root, base["slots"], vocab), root, **base, rewritten=True)
     if _FOLLOW_START.match(original) or _FOLLOW_START.match(question) or _FOLLOW_END.search(original) \
-            or (anaphora and len(new_words) <= 3) or (asks_why and len(subject) <= 2) \
-            or (len(new_words) <= 1 and not mentions and (known is None or all(known(w) for w in new_words))):
+            or (anaphora and len(new_words) <= 3) or (asks_why and len(subject) <= 2 and guides_use(subject)) \
+            or (len(new_words) <= 1 and not mentions and guides_use(new_words)):
         picks = _picks(original)  # "which is better?" after "upwork fees?", "and toptal?": both options
         carried = {k: v for k, v in slots.items() if k in own_slots or (k in CARRIED and not picks)}
         standalone = substitute(question, carried, vocab, replace=False)
