@@ -232,6 +232,13 @@ def test_a_line_whose_one_word_of_its_own_no_guide_uses_stands_alone(vocab):
     history = [{"question": first.question, "standalone": first.standalone, "meta": first.meta()}]
     assert cv.interpret("explain the offside rule", history, vocab, known=guides.__contains__).kind == "standalone"
     assert cv.interpret("why not accuracy?", history, vocab, known=guides.__contains__).kind == "context"
+    # and for "the <word>" an answer's section spoke of, when the line's other words are no guide's
+    first = cv.interpret("what's a learning curve", [], vocab)
+    meta = {**first.meta(), "sources": [["methodology/learning-curves.md", "Guide > Reading a learning curve"]]}
+    history = [{"question": first.question, "standalone": first.standalone, "meta": meta}]
+    guides |= set(words("learning curve reading flat"))
+    assert cv.interpret("whats the curve of a banana", history, vocab, known=guides.__contains__).kind == "standalone"
+    assert cv.interpret("is the curve flat", history, vocab, known=guides.__contains__).kind == "context"
 
 
 def test_a_line_about_the_wifi_after_an_in_scope_question_is_declined(kb_core):

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -91,8 +92,8 @@ class Asker:
         # missing index or one built with another model is a clear error first
         parts = self.parts(corpus)
         history = kb.store.turns(conversation_id, self.settings.conversations.max_turns) if conversation_id else []
-        postings = corpus.bm25.postings
-        turn = conversation.interpret(parts.read(question), history, parts.vocab, known=postings.__contains__)
+        turn = conversation.interpret(parts.read(question), history, parts.vocab,
+                                      known=partial(_guides_use, corpus.bm25.postings))
         social = conversation.social(question)  # "thanks!", "hi", "what can you do?"
         # A follow-up with no words of its own ("so which one?") is only its reference back: nothing to judge
         # outside the remit by meaning (intents and sums still are).
@@ -643,6 +644,12 @@ class Asker:
 # Details the conversation itself understands ("chatbot" is the LLM specialty, "grads" are juniors): never
 # unknown words, whether or not a guide uses the word. Places and platforms are judged by coverage instead.
 _UNDERSTOOD = frozenset(["seniority", "specialty", "engagement"])
+
+
+def _guides_use(postings, word: str) -> bool:
+    """Does some guide use the (stemmed) word, or a word it extends by a suffix the stemmer keeps
+    ("churner" when the guides say "churn")?"""
+    return any(word[:n] in postings for n in range(len(word), min(len(word), max(4, len(word) - 3)) - 1, -1))
 
 
 def _without_details(text: str, vocab: slots.Vocabulary) -> str:

@@ -251,7 +251,9 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary,
     base = dict(slots=slots, changed=changed, context=list(state.get("context") or []),
                 previous=state)
     # "which metric then?" refers back, chatter or not; so does "the contract" the last answer spoke of
-    anaphora = points_back(original) or names_said(original, state)
+    # ... but a line naming "the <word>" the answer used whose other words no guide uses ("whats the curve
+    # of a banana" after a learning-curve answer) is about something else.
+    anaphora = points_back(original) or (names_said(original, state) and guides_use(new_words))
     # "why?", "why is that?" elaborate; "why not accuracy?" asks about a subject of its own, in context.
     why = _ELABORATE.match(question)
     asks_why = why is not None
