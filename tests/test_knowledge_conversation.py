@@ -674,3 +674,21 @@ def test_a_changed_detail_puts_first_only_passages_about_the_subject(vocab):
     assert [h.id for h in Asker._order(hits, [], changed, vocab, 0.0)][0] == "dach"
     near = [hits[0], hit("dach", hits[2].text, 0.14)]  # as relevant as the best: the detail decides
     assert [h.id for h in Asker._order(near, [], changed, vocab, 0.7)] == ["dach", "gdpr"]
+
+
+def test_a_section_whose_heading_names_another_place_is_left_out_of_a_place_question(vocab):
+    """A rate in Berlin: a section of a guide about no one place whose own heading names France ("Experience
+    curve in French data-science TJM") is left out, as a guide about France would be; a section naming no
+    place, or the place asked about, stays."""
+    from bot.knowledge.ask import Asker
+    from bot.knowledge.retrieve import Hit
+
+    def hit(name: str, section: str, jurisdiction: str = "any") -> Hit:
+        meta = {"source": f"knowledge/rates/{name}.md", "section": f"Guide > {section}", "jurisdiction": jurisdiction}
+        return Hit(id=name, text="Rates vary by experience.", meta=meta, score=0.1, dense=0.5, lexical=0.3)
+
+    hits = [hit("french", "Experience curve in French data-science TJM"), hit("general", "Seniority and rates"),
+            hit("dach", "Average IT freelance hourly rate in DACH", "Germany, Austria, Switzerland")]
+    berlin = [m.value for m in vocab.find("a rate in berlin") if m.cls == "place"]
+    assert [h.id for h in Asker._order(hits, berlin, {}, vocab)] == ["general", "dach"]
+    assert [h.id for h in Asker._order(hits, ["france"], {}, vocab)] == ["french", "general"]

@@ -404,12 +404,15 @@ class Asker:
     @staticmethod
     def _order(hits: list[Hit], places: list[str], changed: dict[str, str], vocab: slots.Vocabulary,
                share: float = 0.0) -> list[Hit]:
-        """Guides about another place than the one asked for are dropped (when others remain); passages
+        """Guides about another place than the one asked for are dropped (when others remain), and so are
+        sections of a guide about no one place whose own heading names another place ("Experience curve in
+        French data-science TJM" for a rate in Berlin); passages
         that name a detail the turn changed come first (order kept otherwise), among those whose fused score
         reaches `share` of the best one's (a passage that names Germany but is about another subject stays
         where the question's subject puts it: `conversations.changed_detail_share`)."""
         if places:
-            kept = [h for h in hits if not _conflicts(vocab.guide_places(h.meta), places, vocab)]
+            kept = [h for h in hits if not _conflicts(vocab.guide_places(h.meta) or _heading_places(h, vocab),
+                                                      places, vocab)]
             hits = kept or hits
         if changed and hits:
             wanted = set(changed.items())
@@ -694,6 +697,11 @@ def _place_name(place: str) -> str:
 
 def _digest(sentence: str) -> str:
     return hashlib.sha1(sentence.encode("utf-8")).hexdigest()[:12]
+
+
+def _heading_places(hit: Hit, vocab: slots.Vocabulary) -> set[str]:
+    """The places the hit's own section heading names."""
+    return {m.value for m in vocab.find(hit.section.rsplit(" > ", 1)[-1]) if m.cls == "place"}
 
 
 def _conflicts(about: set[str] | None, places: list[str], vocab: slots.Vocabulary) -> bool:
