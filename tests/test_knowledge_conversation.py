@@ -692,3 +692,17 @@ def test_a_section_whose_heading_names_another_place_is_left_out_of_a_place_ques
     berlin = [m.value for m in vocab.find("a rate in berlin") if m.cls == "place"]
     assert [h.id for h in Asker._order(hits, berlin, {}, vocab)] == ["general", "dach"]
     assert [h.id for h in Asker._order(hits, ["france"], {}, vocab)] == ["french", "general"]
+
+
+def test_a_place_carried_from_before_keeps_the_guides_the_conversation_answered_from(full_kb_data_dir):
+    """"and who is the controller then" after "what if the client is in the US?" after a DPA question: the
+    US is only carried, so the GDPR guide (about the EU and UK) the conversation was answered from stays,
+    instead of an answer about cloud ML services' terms."""
+    core = make_core(full_kb_data_dir)
+    first = core.ask("do i need a DPA if i process client customer data", user_id="cv21")
+    conv = first["conversation_id"]
+    assert first["sources"][0]["source"].endswith("ip/gdpr-controller-processor.md")
+    core.ask("what if the client is in the US?", user_id="cv21", conversation_id=conv)
+    then = core.ask("and who is the controller then", user_id="cv21", conversation_id=conv)
+    assert not then["declined"] and then["sources"][0]["source"].endswith("ip/gdpr-controller-processor.md"), \
+        then["sources"]

@@ -94,6 +94,7 @@ class Asker:
         history = kb.store.turns(conversation_id, self.settings.conversations.max_turns) if conversation_id else []
         turn = conversation.interpret(parts.read(question), history, parts.vocab,
                                       known=partial(_guides_use, corpus.bm25.postings))
+        turn.cited = {str(src) for t in history for src, *_ in (t.get("meta") or {}).get("sources") or []}
         social = conversation.social(question)  # "thanks!", "hi", "what can you do?"
         # A follow-up with no words of its own ("so which one?") is only its reference back: nothing to judge
         # outside the remit by meaning (intents and sums still are).
@@ -317,8 +318,12 @@ class Asker:
         if turn.kind == "context":  # a question about the same situation: the guides just cited first
             ranked = self._prefer_previous(ranked, turn)
         ranked = self._prefer_details(ranked, turn, parts)
+        # A place only carried from before ("and who is the controller then" after "what if the client is in
+        # the US?" after a DPA question) keeps the guides the conversation has been answered from.
+        carried = turn.kind == "context" and not any(m.cls == "place" for m in parts.vocab.find(turn.question))
         fused = self._order(ranked, places, turn.changed, parts.vocab,
-                            self.settings.conversations.changed_detail_share)[:k]
+                            self.settings.conversations.changed_detail_share,
+                            keep=turn.cited if carried else frozenset())[:k]
         # The sentences the rerank and the evidence weigh, looked up (or embedded) in one batch.
         depth = _EVIDENCE_PASSAGES if turn.changed else max(_EVIDENCE_PASSAGES, self.settings.retrieval.rerank_depth)
         reads = fused[:depth]
@@ -403,16 +408,16 @@ class Asker:
 
     @staticmethod
     def _order(hits: list[Hit], places: list[str], changed: dict[str, str], vocab: slots.Vocabulary,
-               share: float = 0.0) -> list[Hit]:
+               share: float = 0.0, keep: set[str] | frozenset[str] = frozenset()) -> list[Hit]:
         """Guides about another place than the one asked for are dropped (when others remain), and so are
         sections of a guide about no one place whose own heading names another place ("Experience curve in
-        French data-science TJM" for a rate in Berlin); passages
+        French data-science TJM" for a rate in Berlin), except the guides in `keep`; passages
         that name a detail the turn changed come first (order kept otherwise), among those whose fused score
         reaches `share` of the best one's (a passage that names Germany but is about another subject stays
         where the question's subject puts it: `conversations.changed_detail_share`)."""
         if places:
-            kept = [h for h in hits if not _conflicts(vocab.guide_places(h.meta) or _heading_places(h, vocab),
-                                                      places, vocab)]
+            kept = [h for h in hits if h.meta.get("source") in keep
+                    or not _conflicts(vocab.guide_places(h.meta) or _heading_places(h, vocab), places, vocab)]
             hits = kept or hits
         if changed and hits:
             wanted = set(changed.items())

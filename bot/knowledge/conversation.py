@@ -172,6 +172,7 @@ class Turn:
     earlier: list[str] = field(default_factory=list)  # a standalone turn's previous question (no switch between)
     subject: list[str] = field(default_factory=list)  # a `context` follow-up's own content words
     refers: bool = False  # a `context` follow-up that points back ("it", "that", "the contract" said before)
+    cited: set[str] = field(default_factory=set)  # the guides the conversation's answers cited so far
 
     @property
     def search_text(self) -> str:
