@@ -43,6 +43,15 @@ def test_sentences_are_not_split_at_initials_or_abbreviations():
     ]
 
 
+def test_sentences_are_not_split_at_circa_and_end_before_a_lower_case_code_name():
+    text = ("Salaries rose fastest for ML specialists (Computer Weekly, c. 2017). The figure is several years old by now. "
+            "ROC-AUC is a trapezoid sum. scikit-learn's roc_auc_score computes it, e.g. scikit-learn 1.5 does.")
+    assert [s for _, s in split_sentences(text)] == [
+        "Salaries rose fastest for ML specialists (Computer Weekly, c. 2017).", "The figure is several years old by now.",
+        "ROC-AUC is a trapezoid sum.", "scikit-learn's roc_auc_score computes it, e.g. scikit-learn 1.5 does.",
+    ]
+
+
 def test_a_lead_in_travels_with_its_items_or_is_dropped():
     text = ("Before signing, check the following points in the contract:\n\n- the payment terms and the deposit\n"
             "- who owns the trained model weights\n\nA second paragraph that ends with a colon but has no list:\n\n"

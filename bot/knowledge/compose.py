@@ -35,12 +35,13 @@ if TYPE_CHECKING:
 _ABBREVIATIONS = ("e.g", "i.e", "etc", "vs", "v", "No", "no", "Art", "art", "approx", "cf", "s", "ss", "U.S", "U.S.C",
                   "U.K", "Inc", "Ltd", "Co", "Dr", "St", "para", "p", "pp", "Mr", "Ms", "Mrs", "Fig", "al", "Jan",
                   "Feb", "Mar", "Apr", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec", "Corp", "approx",
-                  "Prof", "Sr", "Jr", "Nr", "Abs", "Rn", "ca", "resp", "incl", "min", "max", "Eq", "eq", "Ch", "Sec")
+                  "Prof", "Sr", "Jr", "Nr", "Abs", "Rn", "ca", "c", "circa", "resp", "incl", "min", "max", "Eq", "eq", "Ch", "Sec")
 _ABBREV = "".join(rf"(?<!\b{re.escape(a)}\.)" for a in sorted(set(_ABBREVIATIONS), key=len))
-# A sentence ends at . ! ? before a capital, digit or opening mark; never after an abbreviation or an
-# initial ("J. K. Smith").
+# A sentence ends at . ! ? before a capital, digit or opening mark, or a lower-case name of code
+# ("scikit-learn's ...", "roc_auc_score ..."); never after an abbreviation ("c. 2017") or an initial
+# ("J. K. Smith").
 # The punctuation is checked first: the abbreviation look-behinds then run at sentence ends only.
-_SENT_END = re.compile(r"(?<=[.!?])" + _ABBREV + r"(?<!\b[A-Z]\.)[\"')\]]*\s+(?=[A-Z0-9£$€\"'(\[*§])")
+_SENT_END = re.compile(r"(?<=[.!?])" + _ABBREV + r"(?<!\b[A-Z]\.)[\"')\]]*\s+(?=[A-Z0-9£$€\"'(\[*§]|[a-z][a-z0-9]*[-_][a-z0-9])")
 _MD_INLINE = re.compile(r"(\*\*|__|(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)|`)")
 _LINK = re.compile(r"!?\[([^\[\]]*)\]\((?:[^()\s]|\([^()\s]*\))*\)")
 _REF_LINK = re.compile(r"!?\[([^\[\]]+)\]\[[^\[\]]*\]")
