@@ -218,6 +218,19 @@ def test_a_sentence_that_points_back_is_never_shown_without_the_one_it_points_to
     assert not any(t.startswith("The same survey") for t in texts), texts
 
 
+def test_a_lead_that_concludes_from_the_sentence_before_comes_after_it():
+    """"The Swiss average was therefore ..." is the best sentence for "how much higher are swiss rates than
+    german ones", but alone it concludes from a figure the reader never saw: the sentence it concludes
+    from comes first."""
+    text = ("Freelancers everywhere report what they bill in surveys each year. "
+            "Switzerland topped the 2020 survey, at 129 euros per hour against 93 in Germany. "
+            "The Swiss average was therefore about 39% higher than the German average rates.")
+    texts = _picked_texts("how much higher are swiss average rates than german average rates",
+                          [_passage("rates/d.md", "D > Compared", text, 1.0)], support=0.0, lead_share=1.0)
+    assert texts[0].startswith("Switzerland topped"), texts
+    assert any(t.startswith("The Swiss average was therefore") for t in texts[1:]), texts
+
+
 def test_the_lead_section_is_read_whole_when_it_spans_chunks(tmp_path):
     """A section whose opening answer became a chunk of its own: with `compose.whole_sections` the
     answer reads the rest of the section too (the second chunk is never retrieved on its own)."""

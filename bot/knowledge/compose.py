@@ -259,7 +259,8 @@ class _Picked:
 
 
 # A sentence that points back ("The same survey ...", "This means ...") says little without the one before.
-_ANAPHOR = re.compile(r"^(the same|this|these|that|those|it|its|they|their|such|both)\b", re.I)
+_ANAPHOR = re.compile(r"^(the same|this|these|that|those|it|its|they|their|such|both)\b|"
+                     r"^(so|thus|hence|as a result|in that case)\b|^([\w'’-]+\s+){1,5}(therefore|thus|hence)\b", re.I)
 
 
 def _antecedents_first(ranked: list[int], scored: _Scored, picked: _Picked) -> list[tuple[int, int]]:
@@ -304,6 +305,9 @@ def extract(question: str, question_vector: np.ndarray, hits: list[Hit], vectors
     idf = {t: bm25.idf_of(t) for t in qwords}
     total = sum(idf.values()) or 1.0
     picked = _Picked(scored, qwords, max_chars, w.duplicate_words)
+    before = _antecedent(lead, scored)  # a lead that points back ("The Swiss average was therefore ...")
+    if before is not None:  # comes after the sentence it points back to
+        picked.take(before)
     picked.take(lead)
     ranked = _antecedents_first([int(i) for i in np.argsort(-rel) if int(i) != lead], scored, picked)
     # Supporting sentences from the lead's section, best first, while they stay relevant.
