@@ -99,3 +99,39 @@ def test_markdown_shows_every_step():
     md = calc_markdown(r)
     assert "£730.16" in md and "£97.36" in md and "£131,428.57" in md
     assert md.count("\n1. ") == 1 and "5. " in md
+
+
+@pytest.mark.parametrize(("line", "found"), [
+    ("i want to make 90k a year, how do i turn that into a day rate", (90000.0, None)),
+    ("how do i work out my hourly if i want 100k take home", (100000.0, None)),
+    ("i need £80,000 a year, what day rate should i charge", (80000.0, "GBP")),
+    ("what should i charge if i'm aiming for 60k euros", (60000.0, "EUR")),
+    # a salary to compare with, a day rate, a year or a count is no target income
+    ("US data scientist salary is like 120k, what does that translate to as a freelance hourly", None),
+    ("is £450/day lowballing myself", None),
+    ("what day rate should i charge in 2026", None),
+    ("the client has 12,000 users, what should i charge", None),
+])
+def test_a_target_income_is_read_from_a_rates_question(line, found):
+    from bot.rates.income import target_income
+
+    assert target_income(line) == found
+
+
+def test_the_calculator_note_works_the_askers_figure_through_the_formula():
+    from bot.rates.income import calculator_note
+
+    note = calculator_note("i want to make 90k a year, what day rate?", "united kingdom")
+    assert note.startswith("For your figure: 90,000 GBP a year over 180 billable days is 500.00 GBP a day")
+    assert "66.67 GBP an hour" in note and "before overhead and tax" in note
+    assert calculator_note("what's a good day rate in the uk?") is None
+
+
+def test_a_rates_answer_carries_the_calculator_note_for_the_askers_income(full_kb_data_dir):
+    from tests.conftest import make_core
+
+    result = make_core(full_kb_data_dir).ask("i want to make 90k a year, how do i turn that into a day rate",
+                                             user_id="inc1")
+    assert not result["declined"]
+    assert any(n.startswith("For your figure: 90,000 a year over 180 billable days is 500.00 a day")
+               for n in result["notes"]), result["notes"]

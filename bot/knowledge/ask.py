@@ -190,6 +190,12 @@ class Asker:
             above = self._covering_place(missing, ranked, parts)
             notes.append(f"The guides say nothing specific to {missing.title()}; this is what they say "
                          + (f"about {_place_name(above)}." if above else "in general."))
+        if card is not None and card.name == "rates":  # "i want to make 90k a year, what day rate?"
+            from bot.rates.income import calculator_note
+
+            worked = calculator_note(turn.question, turn.slots.get("place"))
+            if worked:
+                notes.append(worked)
         unnamed = self._unnamed_platforms(turn, parts)
         if unnamed:  # "and fiverr?": the fees of the platforms the guides do name are no answer for it
             notes.append(f"The guides say nothing about {' or '.join(unnamed)}; this is what they say in general.")
