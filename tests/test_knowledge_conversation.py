@@ -706,3 +706,14 @@ def test_a_place_carried_from_before_keeps_the_guides_the_conversation_answered_
     then = core.ask("and who is the controller then", user_id="cv21", conversation_id=conv)
     assert not then["declined"] and then["sources"][0]["source"].endswith("ip/gdpr-controller-processor.md"), \
         then["sources"]
+
+
+def test_no_not_covered_note_when_the_answer_comes_from_the_guide_about_the_changed_detail(full_kb_data_dir):
+    """"what about for computer vision?" after an NLP pricing question is answered from the computer-vision
+    guide, which writes "computer-vision": no note that the guides do not cover the specialty."""
+    core = make_core(full_kb_data_dir)
+    first = core.ask("how do i price an nlp project", user_id="cv22")
+    cv_turn = core.ask("what about for computer vision?", user_id="cv22", conversation_id=first["conversation_id"])
+    assert not cv_turn["declined"]
+    assert any("computer-vision" in s["source"] for s in cv_turn["sources"]), cv_turn["sources"]
+    assert not any("do not cover the specialty" in n for n in cv_turn["notes"]), cv_turn["notes"]

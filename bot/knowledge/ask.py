@@ -539,10 +539,16 @@ class Asker:
         return out
 
     def _change_notes(self, turn: Turn, result: dict[str, Any], parts: Parts) -> list[str]:
+        """A note for each detail the turn changed that the answer neither names nor comes from a guide or
+        section about ("what about for computer vision?" answered from the computer-vision guide needs none)."""
         out = []
         body = result["answer"]
+        cited: set[tuple[str, str]] = set()
+        for s in result.get("sources") or []:
+            cited |= parts.guide_details.get(s.get("source"), set())
+            cited |= parts.section_details.get((str(s.get("source", "")), str(s.get("section", ""))), set())
         for cls, value in turn.changed.items():
-            if cls in ("place", "platform"):
+            if cls in ("place", "platform") or (cls, value) in cited:
                 continue  # places and platforms are checked against the whole index before composing
             if not any(m.cls == cls and m.value == value for m in parts.vocab.find(body)):
                 out.append(f"The guides do not cover the {_SLOT_NAMES.get(cls, cls)} you mention ({value}), so "

@@ -84,7 +84,7 @@ SENIORITY = {"junior": ("junior", "juniors", "jr", "entry level", "entry-level",
 SPECIALTY = {"llm": ("llm", "llms", "rag", "genai", "gen ai", "generative ai", "large language model",
                      "large language models", "gpt", "chatbot", "chatbots"),
              "nlp": ("nlp", "natural language processing", "text mining"),
-             "cv": ("computer vision", "image recognition", "vision models"),
+             "cv": ("computer vision", "computer-vision", "image recognition", "vision models"),
              "timeseries": ("time series", "time-series", "timeseries", "forecasting", "forecast"),
              "mlops": ("mlops", "ml ops", "ml platform", "ml infrastructure"),
              "gpu": ("gpu", "gpus", "cuda")}
