@@ -158,6 +158,27 @@ def test_preamble_is_skipped_and_named():
     assert w and "line 4" in w[0]["message"] and "ACME" not in w[0]["message"]
 
 
+def test_preamble_padded_with_delimiters_is_still_skipped():
+    # A spreadsheet saves its title lines padded to the table's width: 'Title,,,,' is no header.
+    text = "Quarterly Sales Report - ACME Ltd,,,\nGenerated 2024-07-01,,,\n,,,\nid,x,region,target\n" + "".join(
+        f"{i},{i * 2},{'north' if i % 3 else 'south'},{'a' if i % 2 else 'b'}\n" for i in range(30))
+    t = load(text)
+    assert t.names == ["id", "x", "region", "target"] and t.rows == 30
+    assert "preamble_skipped" in codes(t.warnings)
+
+
+def test_semicolon_file_with_decimal_commas_keeps_its_header():
+    # Every data row has the same number of decimal commas, so ',' also splits the rows evenly;
+    # the header (no commas) must not be skipped as a preamble.
+    rows = "Datum;Temperatur;Feuchte;Verbrauch_kWh\n" + "".join(
+        f"{1 + i % 28:02d}.01.2023;{i % 30},5;{40 + i % 50},3;1.{200 + i:03d},6\n" for i in range(60))
+    t = typed(rows)
+    assert list(t.frame.columns)[:4] == ["Datum", "Temperatur", "Feuchte", "Verbrauch_kWh"]
+    assert t.info["Verbrauch_kWh"].kind == "numeric"
+    assert t.frame["Verbrauch_kWh"][0] == pytest.approx(1200.6)
+    assert "preamble_skipped" not in codes(t.warnings)
+
+
 def test_quoted_newlines_header_and_cr_only():
     t = load('a,"multi\nline name",target\n1,"x\ny",a\n2,z,b\n')
     assert t.names[1] == "multi\nline name" and t.rows == 2

@@ -91,7 +91,9 @@ def sniff(head: str, limits: Any, only: str | None = None) -> Dialect:
         after = nonblank[header_idx + 1:] or nonblank[header_idx:]
         consistency = sum(1 for r in after if r[2] == modal) / len(after)
         header_fields = nonblank[header_idx][2]
-        score = (modal >= 2, header_fields == modal, round(consistency, 2), modal, -order)
+        # Ties go to the delimiter that reads the first line as the header: a ';' file whose decimal
+        # commas give every data row the same comma count must not have its real header skipped as preamble.
+        score = (modal >= 2, header_fields == modal, round(consistency, 2), -header_idx, modal, -order)
         if best is None or score > best[0]:
             best = (score, delim, records, nonblank, header_idx, modal)
     if best is None:
@@ -130,11 +132,15 @@ def _records(head: str, delim: str, limit: int = 200) -> list[tuple[int, int, in
 
 
 def _header_index(nonblank: list, modal: int) -> int:
-    """Skip leading preamble records: ones with far fewer fields than the table has."""
+    """Skip leading preamble records: ones with far fewer filled fields than the table has.
+
+    Filled fields, not fields: a spreadsheet saves its title line padded with delimiters to the
+    table's width ('Quarterly report,,,,,'), and a padded blank line (',,,,,') is no header either.
+    """
     if modal < 2:
         return 0
     limit = max(1, modal // 2)
     for i, rec in enumerate(nonblank[:MAX_PREAMBLE_LINES + 1]):
-        if rec[2] > limit:
+        if sum(1 for f in rec[3] if f.strip()) > limit:
             return i
     return 0
