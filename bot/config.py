@@ -203,6 +203,7 @@ class StructureChecks(_Section):
     time_skill: float = Field(0.05, ge=0, le=1)
     time_z: float = Field(6.0, gt=0)
 
+    duplicate_share: float = Field(0.005, gt=0, le=1)
 
 class FrameChecks(_Section):
     """Project-frame detection (scope.frames, bot/scoping/frames.py), calibrated by evals/calibrate_frames.py."""

@@ -45,3 +45,24 @@ def test_sorted_timestamps_alone_are_no_reason_for_a_time_split(tmp_path):
     assert report["cv"]["kind"] == "stratified_kfold"
     assert "no trend" in report["cv"]["note"]
     assert not any("leak" in w["code"] for w in report["warnings"])
+
+
+def test_exact_copies_of_rows_stay_in_one_fold(tmp_path):
+    # A CRM export that repeats each record 1-4 times: shuffled folds would test rows the model trained on.
+    rng = np.random.default_rng(3)
+    n = 400
+    x1, x2 = rng.normal(size=n).round(4), rng.normal(size=n).round(4)
+    base = pd.DataFrame({"x1": x1, "x2": x2, "segment": rng.choice(list("abcde"), n),
+                         "bought": np.where(x1 + 0.5 * x2 + rng.normal(scale=1.5, size=n) > 0, "yes", "no")})
+    df = base.loc[base.index.repeat(rng.integers(1, 5, n))].sample(frac=1, random_state=1)
+    path = tmp_path / "copies.csv"
+    df.to_csv(path, index=False)
+    core = make_core(tmp_path / "data")
+    report = core.scope(path=path, target="bought", budget=5)["report"]
+    assert report["cv"]["kind"] == "group_kfold" and "identical rows" in report["cv"]["note"]
+    assert "column" not in report["cv"]
+    assert any(w["code"] == "duplicate_rows" for w in report["warnings"])
+    assert "repeated IDs" not in str(report["estimate"])  # copies are no entity to quote for
+    # without copies the same table keeps shuffled, stratified folds
+    base.to_csv(path, index=False)
+    assert core.scope(path=path, target="bought", budget=5)["report"]["cv"]["kind"] == "stratified_kfold"

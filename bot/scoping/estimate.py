@@ -270,7 +270,8 @@ def findings(report: dict[str, Any], *, lift: float | None, curve_rising: bool, 
     add("high_cardinality", codes.get("high_cardinality", 0),
         f"{codes.get('high_cardinality', 0)} high-cardinality column(s)")
     cv_kind = (report.get("cv") or {}).get("kind")
-    add("id_groups", 1 if cv_kind == "group_kfold" else 0, "repeated IDs (grouped validation)")
+    by_id = cv_kind == "group_kfold" and (report.get("cv") or {}).get("column") is not None  # not copies of rows
+    add("id_groups", 1 if by_id else 0, "repeated IDs (grouped validation)")
     add("time_ordered", 1 if cv_kind == "time_series" else 0, "time-ordered data (backtesting)")
     add("wide_data", codes.get("wide_data", 0), "wide data (more columns than rows)")
     add("small_sample", codes.get("small_sample", 0), "small sample")

@@ -251,6 +251,11 @@ def duplicate_rows(frame: Any) -> int:
     """Exact duplicate rows, from a 64-bit hash per row built column by column."""
     if frame.shape[1] == 0 or frame.rows < 2:
         return 0
+    return int(frame.rows - pd.unique(row_hashes(frame)).size)
+
+
+def row_hashes(frame: Any) -> np.ndarray:
+    """A 64-bit hash per row, built column by column: exact copies share one."""
     acc = np.zeros(frame.rows, dtype=np.uint64)
     for _, a in frame.items():
         if is_categorical(a):
@@ -263,7 +268,7 @@ def duplicate_rows(frame: Any) -> int:
             h = v.view(np.uint64)
         with np.errstate(over="ignore"):
             acc = (acc * np.uint64(1_000_003)) ^ pd.util.hash_array(h)
-    return int(frame.rows - pd.unique(acc).size)
+    return acc
 
 
 def profile_json(profile: Profile, names: Any, limit: int = 300) -> dict[str, Any]:

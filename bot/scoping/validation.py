@@ -29,10 +29,10 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, Str
 
 from bot.config import StructureChecks
 from bot.scoping import alone
-from bot.scoping.common import Names, fmt_int, warning
+from bot.scoping.common import Names, fmt_int, fmt_share, warning
 from bot.scoping.convert import Table, as_float, codes_of, is_categorical
 from bot.scoping.leaks import Leak
-from bot.scoping.profile import ORDERED_SHARE, Profile
+from bot.scoping.profile import ORDERED_SHARE, Profile, row_hashes
 from bot.scoping.target import Target
 
 CV_CHOICES = ("auto", "kfold", "time", "group")
@@ -182,7 +182,31 @@ def choose_validation(frame: Table, profile: Profile, target: Target, names: Nam
     if s.time is not None:
         why = (f" {names.code(s.time)} orders the rows, but the target shows no trend or season along it beyond "
                "chance, so time order is not needed.")
+    copies = _copies(frame, profile, target, folds, limits)
+    if copies is not None:
+        return _grouped_copies(copies, profile, target, folds, random_state, why)
     return _shuffled(target, folds, random_state, "", why)
+
+
+def _copies(frame: Table, profile: Profile, target: Target, folds: int, limits: StructureChecks) -> np.ndarray | None:
+    """Group codes joining exact copies of a row, when copies are common enough to inflate a shuffled score
+    (a row and its copy in different folds: the model is tested on a row it was trained on)."""
+    if profile.rows == 0 or profile.duplicate_rows < limits.duplicate_share * profile.rows:
+        return None
+    codes = pd.factorize(row_hashes(frame)[target.rows])[0].astype(np.int64)
+    distinct = int(codes.max()) + 1 if len(codes) else 0
+    if distinct < folds * 2 or distinct == len(codes):
+        return None
+    return codes
+
+
+def _grouped_copies(codes: np.ndarray, profile: Profile, target: Target, folds: int, rs: int, why: str) -> Validation:
+    distinct = int(codes.max()) + 1
+    note = (f"grouped by identical rows: {fmt_int(len(codes) - distinct)} of {fmt_int(len(codes))} rows are exact "
+            f"copies of another ({fmt_share(len(codes) - distinct, len(codes))}), so all copies of a row stay in the "
+            "same fold; scores estimate performance on records the model has not seen (shuffled folds would test "
+            f"rows it was trained on). Shuffled, random_state {rs}.{why}")
+    return Validation("group_kfold", folds, note, groups=codes)
 
 
 def find_structure(frame: Table, profile: Profile, target: Target, folds: int, random_state: int,
