@@ -192,6 +192,7 @@ class LeakChecks(_Section):
     pure_ratio: float = Field(5.0, ge=1)
     dominance_skill: float = Field(0.9, gt=0, le=1)
     dominance_ratio: float = Field(1.5, ge=1)
+    dominance_explained: float = Field(0.02, gt=0)
     id_skill: float = Field(0.2, gt=0, le=1)
     id_z: float = Field(4.0, gt=0)
     sample_rows: int = Field(50_000, ge=1000)
@@ -202,8 +203,8 @@ class StructureChecks(_Section):
 
     time_skill: float = Field(0.05, ge=0, le=1)
     time_z: float = Field(6.0, gt=0)
-
     duplicate_share: float = Field(0.005, gt=0, le=1)
+
 
 class FrameChecks(_Section):
     """Project-frame detection (scope.frames, bot/scoping/frames.py), calibrated by evals/calibrate_frames.py."""

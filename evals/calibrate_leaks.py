@@ -36,7 +36,8 @@ OFF = {"pure": {"pure_coverage": 2.0}, "dominance": {"dominance_skill": 2.0}, "i
        "product": {"product_corr": 2.0}}
 FAMILIES = {
     "pure": {"pure_share": (0.9, 0.95, 0.98), "pure_coverage": (0.1, 0.2, 0.3), "pure_ratio": (2.0, 3.0, 5.0)},
-    "dominance": {"dominance_skill": (0.7, 0.8, 0.9, 0.95), "dominance_ratio": (1.5, 2.0, 3.0)},
+    "dominance": {"dominance_skill": (0.7, 0.8, 0.9, 0.95), "dominance_ratio": (1.5, 2.0, 3.0),
+                  "dominance_explained": (0.02, 0.05, 0.1, 0.2)},
     "identifier": {"id_skill": (0.05, 0.1, 0.15, 0.2), "id_z": (4.0, 6.0, 8.0)},
     "product": {"product_corr": (0.95, 0.98, 0.99, 0.995)},
 }

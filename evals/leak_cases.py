@@ -78,7 +78,38 @@ def clean_cases(seed: int = 0, sizes=(400, 3000, 15000)) -> list[Case]:
         df.insert(0, "order_no", 500_000 + np.arange(n))                          # creation order, no drift
         df["target"] = y
         out.append(Case(f"clean_ordered_id_{n}", df, "target"))
+        out += dominant_input_cases(rng, n)
     return out + bundled_cases()
+
+
+def dominant_input_cases(rng: np.random.Generator, n: int) -> list[Case]:
+    """Honest inputs that carry most of a numeric target beside weaker inputs (a size for a price, the
+    hours for a job's cost): alone they reach R2 0.8 to 0.95, far above every other column, yet they are
+    recorded before the outcome. The weaker inputs move the target by a tenth or more (`side`): with
+    nothing else that matters, a dominant input and a column worked out from the outcome look the same."""
+    out = []
+    for r2, side in ((0.9, 0.2), (0.95, 0.15), (0.97, 0.3)):
+        size = rng.uniform(400, 4000, n)
+        discount = rng.uniform(0, 30, n)
+        area = rng.choice(["oak", "pine", "elm", "birch"], n)
+        lift = pd.Series(area).map({"oak": 1.0, "pine": 1.03, "elm": 0.97, "birch": 1.0}).to_numpy()
+        value = 50 * size * (1 - side * discount / 30) * lift
+        noise = np.std(value) * np.sqrt((1 - r2) / r2)
+        df = pd.DataFrame({"listing": np.arange(n), "size": np.round(size), "discount": np.round(discount, 1),
+                           "fee": np.round(rng.uniform(0, 1500, n), 2), "area": area,
+                           "target": np.round(value + rng.normal(0, noise, n), -2)})
+        out.append(Case(f"clean_dominant_input_{n}_{r2}_{side}", df, "target"))
+        hours = rng.gamma(3, 10, n)                     # a job's cost: hours, a rate by trade, an urgency
+        trade = rng.choice(["plumbing", "electrics", "joinery"], n)
+        rate = pd.Series(trade).map({"plumbing": 60.0, "electrics": 70.0, "joinery": 55.0}).to_numpy()
+        urgent = rng.random(n) < 0.2
+        cost = hours * rate * (1 + side * 3 * urgent)
+        noise = np.std(cost) * np.sqrt((1 - r2) / r2)
+        df = pd.DataFrame({"hours": np.round(hours, 1), "trade": trade, "urgent": np.where(urgent, "yes", "no"),
+                           "distance_km": np.round(rng.gamma(2, 5, n), 1),
+                           "target": np.round(cost + rng.normal(0, noise, n), 2)})
+        out.append(Case(f"clean_dominant_hours_{n}_{r2}_{side}", df, "target"))
+    return out
 
 
 def bundled_cases() -> list[Case]:

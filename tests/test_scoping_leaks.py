@@ -126,6 +126,25 @@ def test_a_per_unit_figure_worked_out_from_the_target_is_a_product_leak():
     assert scan(near, "revenue")[0] == []
 
 
+def test_a_dominant_input_beside_other_inputs_is_no_leak_but_a_column_from_the_outcome_is():
+    """Price ~ size, less a discount: `size` alone reaches R2 0.94, far above every other column, yet the
+    discount says something about the size that the price alone does not, so it is an input and stays in the
+    baselines. The same table with a column worked out from the price (price plus noise, as dominant alone) is
+    flagged: given the price, the other columns tell nothing more about it."""
+    rng = np.random.default_rng(8)
+    n = 1500
+    size = rng.uniform(400, 4000, n)
+    discount = rng.uniform(0, 30, n)
+    price = 50 * size * (1 - discount / 200) + rng.normal(0, 10_000, n)
+    df = pd.DataFrame({"size": size.round(), "discount": discount.round(1),
+                       "fee": rng.uniform(0, 1500, n).round(2), "area": rng.choice(["oak", "pine", "elm"], n),
+                       "sale_price": price.round(-2)})
+    assert scan(df, "sale_price")[0] == []
+    leak = df.drop(columns="size").assign(final_amount=(price + rng.normal(0, 0.25 * np.std(price), n)).round(2))
+    leaks, _ = scan(leak, "sale_price")
+    assert [(lk.code, lk.column) for lk in leaks] == [("leakage", "final_amount")]
+
+
 def test_the_gate_planted_leaks_found_and_no_false_alarm_on_clean_data():
     found = total = 0
     alarms = []

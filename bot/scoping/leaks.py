@@ -4,7 +4,10 @@ Every feature column is scored ALONE on held-out rows (`alone.py`: categories, q
 numbers and dates, missing as a value of its own, so mostly-empty columns are seen too). A column
 is a leak suspect, warned about and left out of the headline baselines, when:
   - `leakage`: alone it predicts the target almost perfectly, or far better than every other
-    column (ratio and floor in config), or it is a near-copy of a numeric target;
+    column (ratio and floor in config) while, for a numeric target, the other columns tell nothing
+    about it that the target does not (a column worked out from the outcome; an input that drives
+    the target beside other inputs, a size beside a discount for a price, is explained by them
+    beyond the target and is kept), or it is a near-copy of a numeric target;
   - `leak_post_outcome`: some of its values hold (almost) only one class and a good share of that
     class, far more of it than any other column's pure values: a value recorded once the outcome
     is known (a refund after a cancellation);
@@ -39,6 +42,7 @@ from bot.scoping.target import Target
 DETAIL_MAX = 150        # columns scored in detail; wider tables are screened by rank first
 COMPARE_TOP = 12        # the strongest columns are compared with the others
 SAME_SIGNAL = 0.98      # held-out predictions this correlated: copies of one signal (they do not compete)
+EXPLAIN_ROWS = 5000     # rows sampled to tell a dominant input from a column worked out from the outcome
 _DIGITS = re.compile(r"\d+")
 
 
@@ -72,6 +76,7 @@ class Scan:
     features: list[str]
     scored: dict[str, _Alone]
     ids: dict[str, tuple[float, float]]   # identifier -> (skill of its order alone, z against chance)
+    explained: dict[str, float] = field(default_factory=dict)   # memo of `_explained_beyond`, per column
 
 
 def leak_scan(frame: Table, profile: Profile, target: Target, names: Names, random_state: int,
@@ -104,7 +109,12 @@ def scan_columns(frame: Table, profile: Profile, target: Target, random_state: i
 
 
 def judge(scan: Scan, frame: Table, target: Target, names: Names, limits: LeakChecks) -> list[Leak]:
-    leaks = _judge(scan.scored, frame, scan.rows, target, names, limits)
+    def explained(col: str) -> float:
+        if col not in scan.explained:
+            scan.explained[col] = _explained_beyond(scan, frame, col, target)
+        return scan.explained[col]
+
+    leaks = _judge(scan.scored, frame, scan.rows, target, names, limits, explained)
     leaks += _near_copies(frame, scan.features, scan.rows, scan.y, target, names, limits, {lk.column for lk in leaks})
     leaks += _products(frame, scan.features, scan.rows, scan.y, target, names, limits, {lk.column for lk in leaks})
     leaks += [lk for col, (s, z) in scan.ids.items() if (lk := _identifier(col, s, z, target, names, limits))]
@@ -188,7 +198,7 @@ def _rivals(col: str, scored: dict[str, _Alone], leaked: frozenset[str] = frozen
 
 
 def _judge(scored: dict[str, _Alone], frame: Table, rows: np.ndarray, target: Target, names: Names,
-           limits: LeakChecks) -> list[Leak]:
+           limits: LeakChecks, explained: Any = None) -> list[Leak]:
     leaks: list[Leak] = []
     top = sorted(scored, key=lambda c: -scored[c].skill)[:COMPARE_TOP]
     top += [c for c, s in scored.items() if c not in top and (s.pure or s.missing_pure)]
@@ -202,7 +212,8 @@ def _judge(scored: dict[str, _Alone], frame: Table, rows: np.ndarray, target: Ta
             leak = Leak(col, evidence["alone"], f"{_alone_text(s.skill, target)} on its own", "leakage",
                         f"{names.code(col)} predicts the target almost perfectly on its own "
                         f"({_alone_text(s.skill, target)}).", evidence)
-        if leak is None and s.skill >= limits.dominance_skill and s.skill >= limits.dominance_ratio * other_skill:
+        if (leak is None and s.skill >= limits.dominance_skill and s.skill >= limits.dominance_ratio * other_skill
+                and (explained is None or explained(col) < limits.dominance_explained)):
             other = (f"the best other column, {names.code(best_other)}, reaches {_alone_text(other_skill, target)}"
                      if best_other else "no other column predicts it")
             leak = Leak(col, evidence["alone"], f"{_alone_text(s.skill, target)} on its own", "leakage",
@@ -230,6 +241,43 @@ def _judge(scored: dict[str, _Alone], frame: Table, rows: np.ndarray, target: Ta
         leaks += more
         leaked = leaked | {lk.column for lk in more}
     return leaks
+
+
+def _explained_beyond(scan: Scan, frame: Table, col: str, target: Target) -> float:
+    """How much the other columns tell about a dominant numeric column beyond what the target tells: the share
+    of the column's variance left unexplained by the target that the target and the other columns together
+    explain (held out, two halves). A column worked out from the outcome (`final_amount` = the target plus
+    noise) is explained by the target alone: the others add nothing (about 0). An input that drives the target
+    beside other inputs (`sqft` beside a discount, for a price) is not: knowing the price and the discount
+    says more about the size than the price alone does ("explaining away"). Regression targets only (a class
+    says too little about a column for this); 0 when it cannot be told (categories, no other column)."""
+    a = frame[col]
+    if target.task != "regression" or is_categorical(a) or np.asarray(a).dtype.kind not in "fiu":
+        return 0.0
+    rivals = [c for c in sorted(_rivals(col, scan.scored), key=lambda c: -scan.scored[c].skill)
+              if scan.scored[c].codes is not None][:COMPARE_TOP]
+    v = as_float(a)[scan.rows]
+    ok = np.flatnonzero(np.isfinite(v) & np.isfinite(scan.y))
+    if not rivals or len(ok) < 100 or np.std(v[ok]) == 0:
+        return 0.0
+    rng = np.random.default_rng(0)
+    if len(ok) > EXPLAIN_ROWS:
+        ok = np.sort(rng.choice(ok, EXPLAIN_ROWS, replace=False))
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.metrics import r2_score
+
+    y = scan.y[ok].astype(np.float64)[:, None]
+    full = np.column_stack([y] + [scan.scored[c].codes[ok].astype(np.float64) for c in rivals])
+    half = rng.permutation(len(ok)) % 2 == 0
+    scores = []
+    for X in (y, full):
+        pred = np.empty(len(ok))
+        for fit in (half, ~half):
+            model = HistGradientBoostingRegressor(max_iter=100, random_state=0).fit(X[fit], v[ok][fit])
+            pred[~fit] = model.predict(X[~fit])
+        scores.append(r2_score(v[ok], pred))
+    left = 1.0 - scores[0]
+    return float(max(0.0, (scores[1] - scores[0]) / left)) if left > 1e-6 else 0.0
 
 
 def _evidence(s: _Alone, rivals: list[str], scored: dict[str, _Alone], target: Target,
