@@ -218,6 +218,7 @@ class FrameChecks(_Section):
     min_per_entity: float = Field(2.0, ge=1)
     pair_unique: float = Field(0.9, gt=0, le=1)
     rating_levels: int = Field(11, ge=2)
+    experiment_arms: int = Field(4, ge=2)
 
 
 class TextModels(_Section):

@@ -25,6 +25,8 @@ WARNING_CODES = (
     "wide_layout", "date_parts_combined", "numeric_dates",
     # a target's class labels spelt several ways ("Yes", "yes ", "Y")
     "labels_merged", "multi_label", "zero_inflated",
+    # study-design cues (bot/scoping/design.py)
+    "censored_outcome", "experiment_design", "ordered_classes",
 )
 
 

@@ -55,6 +55,7 @@ from bot.scoping.checks import (
 from bot.scoping.common import Names, fmt_int, warning
 from bot.scoping.convert import TypedTable, convert_table
 from bot.scoping.curve import reading
+from bot.scoping.design import design_warnings
 from bot.scoping.estimate import (
     EstimateConfig,
     check_rate,
@@ -210,7 +211,7 @@ def understand(loaded: Loaded, request: Any, options: Options, limits: Any) -> U
                          f"{limits.min_rows} rows (too few).", hint="Upload more labelled rows.")
     project = detect_frame(frame, profile, names, target, options.frame, limits, recommender=recommender)
     warns = (list(loaded.table.warnings) + profile_warnings(profile, names, target_name)
-             + target_warnings(target, names, loaded.rows))
+             + target_warnings(target, names, loaded.rows) + design_warnings(frame, profile, target, names, limits.frames))
     if project.text:  # text columns the frame models are not left out: drop the warning that says they are
         used = {names.show(c) for c in project.text}
         warns = [w for w in warns if not (w["code"] == "free_text" and w["column"] in used)]
