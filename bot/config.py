@@ -204,6 +204,7 @@ class StructureChecks(_Section):
     time_skill: float = Field(0.05, ge=0, le=1)
     time_z: float = Field(6.0, gt=0)
     duplicate_share: float = Field(0.005, gt=0, le=1)
+    copy_key_share: float = Field(0.77, gt=0, le=1)
 
 
 class FrameChecks(_Section):

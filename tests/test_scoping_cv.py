@@ -66,3 +66,18 @@ def test_exact_copies_of_rows_stay_in_one_fold(tmp_path):
     # without copies the same table keeps shuffled, stratified folds
     base.to_csv(path, index=False)
     assert core.scope(path=path, target="bought", budget=5)["report"]["cv"]["kind"] == "stratified_kfold"
+
+
+def test_plain_rows_that_repeat_by_chance_keep_shuffled_folds(tmp_path):
+    # A survey of a few 1-5 answers repeats whole rows by chance: no copies of records to keep apart
+    # (grouping them would hold out whole combinations of answers).
+    rng = np.random.default_rng(4)
+    n = 1200
+    df = pd.DataFrame({q: rng.integers(1, 6, n) for q in ("q1", "q2", "q3")})
+    df["region"] = rng.choice(["n", "s", "e", "w"], n)
+    df["renewed"] = np.where(df["q1"] + rng.normal(0, 1.5, n) > 3, "yes", "no")
+    path = tmp_path / "survey.csv"
+    df.to_csv(path, index=False)
+    core = make_core(tmp_path / "data")
+    report = core.scope(path=path, target="renewed", budget=5)["report"]
+    assert report["cv"]["kind"] == "stratified_kfold"

@@ -30,7 +30,7 @@ from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, Str
 from bot.config import StructureChecks
 from bot.scoping import alone
 from bot.scoping.common import Names, fmt_int, fmt_share, warning
-from bot.scoping.convert import Table, as_float, codes_of, is_categorical
+from bot.scoping.convert import Table, as_float, codes_of, is_categorical, is_datetime
 from bot.scoping.leaks import Leak
 from bot.scoping.profile import ORDERED_SHARE, Profile, row_hashes
 from bot.scoping.target import Target
@@ -197,7 +197,30 @@ def _copies(frame: Table, profile: Profile, target: Target, folds: int, limits: 
     distinct = int(codes.max()) + 1 if len(codes) else 0
     if distinct < folds * 2 or distinct == len(codes):
         return None
+    if key_share(frame, target.rows[np.unique(codes, return_index=True)[1]], target.name) < limits.copy_key_share:
+        return None  # rows this plain repeat by chance (a few categories, rounded numbers): no copies to keep apart
     return codes
+
+
+def key_share(frame: Table, firsts: np.ndarray, skip: str | None = None) -> float:
+    """Over the distinct rows (`firsts`: one row position each), the largest share of them that one column tells
+    apart (its distinct values / the distinct rows). Near 1: some column (an amount to the cent, a timestamp)
+    makes each record unique, so repeats of whole rows are copies of records; well below: the rows are plain
+    enough (a few categories, rounded numbers) to repeat by chance."""
+    if not len(firsts):
+        return 0.0
+    best = 0
+    for col, a in frame.items():
+        if col == skip:
+            continue
+        if is_categorical(a):
+            v = codes_of(a)[firsts]
+        elif is_datetime(a):
+            v = a[firsts].view(np.int64)
+        else:
+            v = as_float(a)[firsts]
+        best = max(best, int(pd.unique(v).size))
+    return best / len(firsts)
 
 
 def _grouped_copies(codes: np.ndarray, profile: Profile, target: Target, folds: int, rs: int, why: str) -> Validation:
