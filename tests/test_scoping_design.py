@@ -55,3 +55,14 @@ def test_ordered_numeric_classes_are_named_and_unordered_ones_are_not():
     assert found == {"ordered_classes": "satisfaction"}
     df = df.assign(satisfaction=rng.choice(["billing", "delivery", "returns"], n))
     assert cues(df, "satisfaction") == {}
+
+
+def test_latitude_and_longitude_columns_are_spatial_data():
+    rng = np.random.default_rng(3)
+    n = 700
+    df = pd.DataFrame({"latitude": rng.uniform(51.3, 51.7, n).round(5), "longitude": rng.uniform(-0.5, 0.2, n).round(5),
+                       "bedrooms": rng.integers(1, 6, n), "price": rng.gamma(5, 60_000, n).round(-3)})
+    assert cues(df, "price") == {"spatial_data": "latitude"}
+    # a 'long' column that is no longitude (a count far out of range) is not a coordinate
+    df = df.rename(columns={"latitude": "lat"}).assign(longitude=rng.integers(200, 900, n))
+    assert cues(df, "price") == {}

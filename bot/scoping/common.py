@@ -26,7 +26,7 @@ WARNING_CODES = (
     # a target's class labels spelt several ways ("Yes", "yes ", "Y")
     "labels_merged", "multi_label", "zero_inflated",
     # study-design cues (bot/scoping/design.py)
-    "censored_outcome", "experiment_design", "ordered_classes",
+    "censored_outcome", "experiment_design", "ordered_classes", "spatial_data",
 )
 
 

@@ -13,6 +13,9 @@ model, fold or frame: they say what an experienced freelancer would ask before q
   - `ordered_classes`: a multiclass target whose classes are ordered numbers (a 1-5 satisfaction score,
     "1 star" to "5 stars"): macro F1 treats a 4 read as 5 like a 1 read as 5, so an ordinal model or a
     regression scored by MAE fits better (`--task regression`).
+  - `spatial_data`: latitude and longitude columns: nearby rows share what no column records (a
+    neighbourhood), so shuffled folds test the model on neighbours of its training rows; for new areas,
+    validate on spatial blocks, and quote the geo features (distances, areas) as work.
 Thresholds: `scope.frames.experiment_arms` and `scope.frames.rating_levels` in config.yaml.
 """
 
@@ -21,8 +24,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import numpy as np
+
 from bot.scoping.common import Names, show_cell, warning
-from bot.scoping.convert import Table, is_categorical
+from bot.scoping.convert import Table, as_float, is_categorical
 from bot.scoping.profile import Profile
 from bot.scoping.target import Target
 from bot.scoping.text import ordinal_ranks
@@ -39,6 +44,26 @@ CONTROL = frozenset({"control", "ctrl", "baseline", "holdout", "hold out", "plac
                      "not treated"})
 TREATED = frozenset({"treatment", "treated", "test", "variant", "treatment group", "test group", "new", "v1", "v2"})
 LETTERS = frozenset({"a", "b", "c", "d", "group a", "group b", "group c", "variant a", "variant b", "variant c"})
+
+
+LATITUDE = re.compile(r"^(lat|latitude|.* lat|.* latitude|lat .*|latitude .*)$")
+LONGITUDE = re.compile(r"^(lon|lng|long|longitude|.* (lon|lng|long|longitude)|(lon|lng|longitude) .*)$")
+
+
+def _coordinates(frame: Table, profile: Profile, target: Target) -> tuple[str, str] | None:
+    """A latitude and a longitude column: named so, numeric, and in range."""
+    found: dict[str, str] = {}
+    for col, c in profile.columns.items():
+        if col == target.name or c.kind != "numeric":
+            continue
+        words = _words(col)
+        for axis, pattern, bound in (("lat", LATITUDE, 90.0), ("lon", LONGITUDE, 180.0)):
+            if axis not in found and pattern.match(words):
+                v = as_float(frame[col])
+                v = v[np.isfinite(v)]
+                if len(v) and np.abs(v).max() <= bound and np.unique(v).size > 10:
+                    found[axis] = col
+    return (found["lat"], found["lon"]) if len(found) == 2 else None
 
 
 def _is_number(v: Any) -> bool:
@@ -80,6 +105,14 @@ def design_warnings(frame: Table, profile: Profile, target: Target, names: Names
                                "arm's effect (an A/B analysis: the difference with a confidence interval, uplift by "
                                "segment), which a predictive score does not answer; check the randomisation first."))
             break
+    coords = _coordinates(frame, profile, target)
+    if coords is not None:
+        lat, lon = (names.code(c) for c in coords)
+        out.append(warning("spatial_data", names.show(coords[0]),
+                           f"{lat} and {lon} place the rows on a map: nearby rows share what no column records (a "
+                           "neighbourhood), so shuffled folds test the model on neighbours of its training rows. For "
+                           "new areas, validate on spatial blocks (grid cells); geo features (distances, areas) are "
+                           "work to quote."))
     ranks = ordinal_ranks(target.classes) if target.task == "multiclass" else None
     if ranks is not None and len(target.classes) <= limits.rating_levels:
         order = [v for _, v in sorted(zip(ranks, target.classes, strict=True))]
