@@ -32,6 +32,9 @@ def test_a_yes_no_outcome_beside_time_on_the_books_is_censored():
     assert cues(df, "churned") == {"censored_outcome": "tenure_months"}
     # a regression target, or no duration column: nothing
     assert cues(df.rename(columns={"tenure_months": "monthly_fee"}), "churned") == {}
+    # a standardised tenure (negative values) is a score, not a time span
+    assert cues(df.assign(tenure_months=rng.normal(size=n).round(3)).rename(columns={"tenure_months": "tenure_z"}),
+                "churned") == {}
 
 
 def test_experiment_arms_are_told_by_values_or_by_name():

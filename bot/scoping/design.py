@@ -3,7 +3,7 @@
 Frames (frames.py) read structure only; these cues read column names and values too, and change no
 model, fold or frame: they say what an experienced freelancer would ask before quoting.
   - `censored_outcome`: a yes/no outcome beside a column that measures time on the books (tenure,
-    duration, days active, follow-up): rows without the event yet may still have it later, so the label
+    duration, days active, follow-up; named so, never negative): rows without the event yet may still have it later, so the label
     is censored; a survival model, or a fixed-horizon label among rows watched long enough, is the
     honest frame, and the duration is no ordinary input;
   - `experiment_design`: a column of a few experiment arms (control beside treatment or variant arms, or
@@ -66,6 +66,13 @@ def _coordinates(frame: Table, profile: Profile, target: Target) -> tuple[str, s
     return (found["lat"], found["lon"]) if len(found) == 2 else None
 
 
+def _durations(a: Any) -> bool:
+    """Values a time span can take: none negative (a standardised `tenure_z` is no duration)."""
+    v = as_float(a)
+    v = v[np.isfinite(v)]
+    return bool(len(v)) and float(v.min()) >= 0
+
+
 def _is_number(v: Any) -> bool:
     try:
         float(v)
@@ -82,7 +89,7 @@ def design_warnings(frame: Table, profile: Profile, target: Target, names: Names
     out = []
     if target.task == "binary":
         for col, c in profile.columns.items():
-            if col != target.name and c.kind == "numeric" and DURATION.search(_words(col)):
+            if col != target.name and c.kind == "numeric" and DURATION.search(_words(col)) and _durations(frame[col]):
                 code = names.code(col)
                 out.append(warning("censored_outcome", names.show(col),
                                    f"{code} is time on the books beside a yes/no outcome: rows without the event "
