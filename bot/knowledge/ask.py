@@ -512,7 +512,10 @@ class Asker:
         if self.settings.answer.mode == "llm":
             result = self._model_answer(turn.standalone, qvec, fresh, card, user_id, notes)
         else:
-            result = self.extractive(turn.standalone, qvec, fresh, card, notes)
+            # a first passage whose own heading names the detail changed ("Time series and TimeSeriesSplit"
+            # for "what about for time series") gives the lead, whatever scores higher elsewhere
+            first = bool(turn.changed) and bool(set(turn.changed.items()) & parts.heading_details(fresh[0]))
+            result = self.extractive(turn.standalone, qvec, fresh, card, notes, lead_first=first)
         if not result["declined"]:
             notes.extend(self._change_notes(turn, result, parts))
             notes.extend(self._place_notes(places, result, hits, notes, parts))
@@ -555,12 +558,14 @@ class Asker:
                            "this answer is what they say in general.")
         return out
 
-    def extractive(self, question: str, qvec, hits: list[Hit], card, notes: list[str]) -> dict[str, Any]:
+    def extractive(self, question: str, qvec, hits: list[Hit], card, notes: list[str], *,
+                   lead_first: bool = False) -> dict[str, Any]:
         cfg = self.settings.answer
         tail = footer(card, hits)
         room = cfg.max_chars - len(tail) - sum(len(n) + 4 for n in notes) - 200
         picked = extract(question, qvec, hits, self.kb.sentence_vectors, self.kb.retriever.corpus().bm25,
-                         max_sentences=cfg.max_sentences, max_chars=max(200, room), weights=self.settings.compose)
+                         max_sentences=cfg.max_sentences, max_chars=max(200, room), weights=self.settings.compose,
+                         lead_first=lead_first)
         if not picked:
             return self._decline(card.name if card else None, hits, "coverage")
         body, cited = compose(picked, hits)

@@ -200,11 +200,12 @@ def _score(question: str, question_vector: np.ndarray, hits: list[Hit], vectors:
     return _Scored(sentences, mat, relevance, section, sent_words)
 
 
-def _lead(scored: _Scored, hits: list[Hit], w: Compose) -> int:
-    """The best sentence, or its section's opening sentence when that is nearly as relevant (the
-    guides open each section with its direct answer)."""
+def _lead(scored: _Scored, hits: list[Hit], w: Compose, *, first: bool = False) -> int:
+    """The best sentence (of the first passage, with `first`, when it has one), or its section's opening
+    sentence when that is nearly as relevant (the guides open each section with its direct answer)."""
     rel, sents = scored.relevance, scored.sentences
-    best = int(np.argmax(rel))
+    own = [i for i, s in enumerate(sents) if s.hit == 0] if first else []
+    best = max(own, key=lambda i: rel[i]) if own else int(np.argmax(rel))
     for i, s in enumerate(sents):
         if s.pos == 0 and i != best and s.hit == sents[best].hit and hits[s.hit].opens_section \
                 and rel[i] >= w.lead_share * rel[best]:
@@ -292,14 +293,16 @@ def _orphan(i: int, scored: _Scored, picked: _Picked) -> bool:
 
 
 def extract(question: str, question_vector: np.ndarray, hits: list[Hit], vectors: SentenceVectors, bm25: BM25,
-            *, max_sentences: int, max_chars: int, weights: Compose | None = None) -> list[Sentence]:
-    """Pick the sentences that answer the question: the lead, then its section, then other sections."""
+            *, max_sentences: int, max_chars: int, weights: Compose | None = None,
+            lead_first: bool = False) -> list[Sentence]:
+    """Pick the sentences that answer the question: the lead (from the first passage with `lead_first`),
+    then its section, then other sections."""
     w = weights or Compose()
     scored = _score(question, question_vector, hits, vectors, bm25, w)
     if scored is None:
         return []
     rel = scored.relevance
-    lead = _lead(scored, hits, w)
+    lead = _lead(scored, hits, w, first=lead_first)
     home = scored.section[lead]
     qwords = set(words(question))
     idf = {t: bm25.idf_of(t) for t in qwords}
