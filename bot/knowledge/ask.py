@@ -339,7 +339,7 @@ class Asker:
         # When the first passage's own heading names the detail changed, it leads whatever the scores.
         if not turn.changed:
             hits = self._rerank(fused, qvec)
-        elif fused and set(turn.changed.items()) & parts.heading_details(fused[0]):
+        elif fused and _heading_names_change(turn, fused[0], parts):
             hits = _in_order(fused)
         else:
             hits = fused
@@ -423,7 +423,7 @@ class Asker:
         where the question's subject puts it: `conversations.changed_detail_share`)."""
         if places:
             kept = [h for h in hits if h.meta.get("source") in keep
-                    or not _conflicts(vocab.guide_places(h.meta) or _heading_places(h, vocab), places, vocab)]
+                    or not _conflicts(vocab.guide_places(h.meta) or vocab.heading_places(h.section), places, vocab)]
             hits = kept or hits
         if changed and hits:
             wanted = set(changed.items())
@@ -514,8 +514,8 @@ class Asker:
         else:
             # a first passage whose own heading names the detail changed ("Time series and TimeSeriesSplit"
             # for "what about for time series") gives the lead, whatever scores higher elsewhere
-            first = bool(turn.changed) and bool(set(turn.changed.items()) & parts.heading_details(fresh[0]))
-            result = self.extractive(turn.standalone, qvec, fresh, card, notes, lead_first=first)
+            result = self.extractive(turn.standalone, qvec, fresh, card, notes,
+                                     lead_first=_heading_names_change(turn, fresh[0], parts))
         if not result["declined"]:
             notes.extend(self._change_notes(turn, result, parts))
             notes.extend(self._place_notes(places, result, hits, notes, parts))
@@ -671,6 +671,12 @@ class Asker:
 _UNDERSTOOD = frozenset(["seniority", "specialty", "engagement"])
 
 
+def _heading_names_change(turn: Turn, hit: Hit, parts: Parts) -> bool:
+    """Does the hit's own section heading name a detail the turn changed ("Time series and TimeSeriesSplit"
+    for "what about for time series")?"""
+    return bool(set(turn.changed.items()) & parts.heading_details(hit))
+
+
 def _guides_use(postings, word: str) -> bool:
     """Does some guide use the (stemmed) word, or a word it extends by a suffix the stemmer keeps
     ("churner" when the guides say "churn")?"""
@@ -719,11 +725,6 @@ def _place_name(place: str) -> str:
 
 def _digest(sentence: str) -> str:
     return hashlib.sha1(sentence.encode("utf-8")).hexdigest()[:12]
-
-
-def _heading_places(hit: Hit, vocab: slots.Vocabulary) -> set[str]:
-    """The places the hit's own section heading names."""
-    return {m.value for m in vocab.find(hit.section.rsplit(" > ", 1)[-1]) if m.cls == "place"}
 
 
 def _conflicts(about: set[str] | None, places: list[str], vocab: slots.Vocabulary) -> bool:

@@ -160,6 +160,7 @@ class Vocabulary:
     places: dict[str, str] = field(default_factory=dict)
     _starts: dict[str, int] = field(default_factory=dict)  # a name's first word -> the most words of its names
     _about: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)  # guide_places, by front matter
+    _headed: dict[str, frozenset[str]] = field(default_factory=dict)  # heading_places, by section path
 
     def __post_init__(self):
         phrases = sorted((t for t in self.terms if t not in _AMBIGUOUS), key=len, reverse=True)
@@ -257,6 +258,13 @@ class Vocabulary:
             text = " ".join([jurisdiction, key[1].replace("-", " ")])
             self._about[key] = frozenset({m.value for m in self.find(text) if m.cls == "place"} - {"global"})
         return set(self._about[key]) or None
+
+    def heading_places(self, section: str) -> set[str]:
+        """The places a section's own heading names (the last part of its path), read once per section."""
+        if section not in self._headed:
+            heading = section.rsplit(" > ", 1)[-1]
+            self._headed[section] = frozenset(m.value for m in self.find(heading) if m.cls == "place")
+        return set(self._headed[section])
 
 
 
