@@ -248,6 +248,13 @@ def test_a_line_about_the_wifi_after_an_in_scope_question_is_declined(kb_core):
     assert off["declined"]
 
 
+@pytest.mark.parametrize("line", ["ok nvm. if i want 90k a year how do i turn that into a day rate",
+                                  "never mind that, what deposit should i ask for then"])
+def test_never_mind_drops_the_place_carried_before(vocab, line):
+    turns = chain(vocab, ["what do ml freelancers charge in kazakhstan", line])
+    assert turns[1].kind == "standalone" and "place" not in turns[1].slots
+
+
 def test_a_comparison_that_names_its_options_stands_alone(vocab):
     line = "which is better for a 3 month project, fixed price or hourly?"
     turns = chain(vocab, ["upwork fees?", line])

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 _SWITCH = re.compile(r"\b(unrelated|different (question|topic|thing|q)|new (question|topic)|another (question|thing)|"
                      r"separate (question|thing)|change of (topic|subject)|on another note|switching (topics?|gears)|"
-                     r"back to|also,? unrelated)\b|\b(one more( question| thing| q)?|quick (question|q))\s*[:,-]", re.I)
+                     r"back to|also,? unrelated|nvm|never ?mind|forget (about )?(that|it)|scrap that|moving on)\b|\b(one more( question| thing| q)?|quick (question|q))\s*[:,-]", re.I)
 _FOLLOW_START = re.compile(r"^\W*(and|but|or|also|so|then|what about|how about|what if|and if|if so|same|ok and|"
                            r"okay and|ok so|okay so|ok what|okay what|what else|instead|in that case)\b", re.I)
 _FOLLOW_END = re.compile(r"\b(too|as well|also|either)\W*$", re.I)

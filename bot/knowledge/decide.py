@@ -79,11 +79,12 @@ def sum_only(line: str) -> bool:
     return bool(_SUM.search(line)) and subjectless(line)
 
 
-# A cue just after one of these words is what the asker fears or fights, not what they ask to do
-# ("w/o making stuff up", "how do i spot fake reviews", "the client accused me of padding my hours").
+# A cue just after one of these words, in the same clause, is what the asker fears or fights, not what they
+# ask to do ("w/o making stuff up", "how do i spot fake reviews", "the client accused me of padding my hours");
+# a clause before it does not count ("client never checks timesheets, how do i pad my hours").
 _GUARD = re.compile(r"\b(without|w/o|not|never|avoid|avoiding|stop|prevent|spot|spotting|detect|detecting|protect|"
                     r"protecting|against|report|reporting|recognise|recognize|accused|accuse|accusing|suspect|"
-                    r"suspects|worried|afraid|scared|didn'?t|don'?t|doesn'?t|did not|do not)\W+(\w+\W+){0,5}$", re.I)
+                    r"suspects|worried|afraid|scared|didn'?t|don'?t|doesn'?t|did not|do not)[^\w,;:.!?]+(\w+[^\w,;:.!?]+){0,5}$", re.I)
 
 
 @lru_cache(maxsize=8)
