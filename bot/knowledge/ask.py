@@ -345,7 +345,7 @@ class Asker:
             hits = fused
         route = route or kb.router.route(qvec)
         postings = kb.retriever.corpus().bm25.postings
-        unknown = decide.unknown_share(_without_details(turn.search_text, parts.vocab), postings)
+        unknown = decide.unknown_share(turn.search_text, postings, _detail_words(turn.search_text, parts.vocab))
         return ranked, hits, decide.evidence(fused, route, unknown, self._best_sentence(fused, qvec))
 
     def _prefer_previous(self, hits: list[Hit], turn: Turn) -> list[Hit]:
@@ -683,11 +683,9 @@ def _guides_use(postings, word: str) -> bool:
     return any(word[:n] in postings for n in range(len(word), min(len(word), max(4, len(word) - 3)) - 1, -1))
 
 
-def _without_details(text: str, vocab: slots.Vocabulary) -> str:
-    """The text without the seniorities, specialties and kinds of engagement it names."""
-    for m in sorted((m for m in vocab.find(text) if m.cls in _UNDERSTOOD), key=lambda m: -m.start):
-        text = text[: m.start] + " " + text[m.end:]
-    return text
+def _detail_words(text: str, vocab: slots.Vocabulary) -> frozenset[str]:
+    """The words of the seniorities, specialties and kinds of engagement the text names."""
+    return frozenset(w for m in vocab.find(text) if m.cls in _UNDERSTOOD for w in words(m.surface))
 
 
 def _in_order(hits: list[Hit]) -> list[Hit]:

@@ -56,10 +56,11 @@ _CHAT = frozenset(words("btw tbh imo lol pls plz thx ty cheers mate guys folks q
                         "tips tip advice pointers suggestions ideas thoughts stuff"))
 
 
-def unknown_share(question: str, vocabulary) -> float:
-    """The share of the question's content words (chat words aside) that no guide contains."""
+def unknown_share(question: str, vocabulary, understood: frozenset[str] = frozenset()) -> float:
+    """The share of the question's content words (chat words aside) that no guide contains; `understood`
+    words (the details the conversation reads, such as "chatbot" for the LLM specialty) count as known."""
     content = [w for w in words(question) if not is_number(w) and w not in _CHAT and "'" not in w]
-    return sum(1 for w in content if w not in vocabulary) / len(content) if content else 0.0
+    return sum(1 for w in content if w not in vocabulary and w not in understood) / len(content) if content else 0.0
 
 
 _ARITHMETIC = frozenset(words("times plus minus divided multiplied percent per cent squared sum total equals"))
