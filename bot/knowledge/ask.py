@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from bot.errors import ConfigError, InputError
-from bot.knowledge import conversation, decide, slots
+from bot.knowledge import conversation, decide, foreign, slots
 from bot.knowledge.acronyms import Acronyms
 from bot.knowledge.compose import compose, extract, footer
 from bot.knowledge.conversation import Turn
@@ -67,9 +67,9 @@ class Parts:
         return self.section_details.get((str(hit.meta.get("source", "")), hit.section), set())
 
     def read(self, question: str) -> str:
-        """The question as the pipeline reads it: chat markup read (textsafe.chat_read), typos corrected,
-        the guides' acronyms spelt out."""
-        text = self.speller.correct(chat_read(question))
+        """The question as the pipeline reads it: chat markup read (textsafe.chat_read), German, French and
+        Spanish terms read in English (foreign.py), typos corrected, the guides' acronyms spelt out."""
+        text = self.speller.correct(foreign.in_english(chat_read(question)))
         return self.acronyms.expand(text) if self.acronyms else text
 
 

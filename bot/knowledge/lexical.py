@@ -7,6 +7,8 @@ import re
 from collections import Counter, defaultdict
 from functools import lru_cache
 
+from bot.knowledge.foreign import FUNCTION_WORDS, fold
+
 STOPWORDS = frozenset(["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "aren't", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "can't", "cannot", "could", "couldn't", "did", "didn't", "do", "does", "doesn't", "doing", "don't", "down", "during", "each", "few", "for", "from", "further", "get", "got", "had", "hadn't", "has", "hasn't", "have", "haven't", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if", "in", "into", "is", "isn't", "it", "it's", "its", "itself", "just", "let's", "me", "more", "most", "much", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "ought", "our", "ours", "ourselves", "out", "over", "own", "same", "shall", "she", "should", "shouldn't", "so", "some", "such", "than", "that", "that's", "the", "their", "theirs", "them", "themselves", "then", "there", "there's", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "wasn't", "we", "were", "weren't", "what", "what's", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "won't", "would", "wouldn't", "you", "your", "yours", "yourself", "yourselves", "i'm", "i've", "i'd", "you're", "you've", "ok", "okay", "please", "tell", "thanks", "thank", "hi", "hello", "hey", "know", "want", "need", "like", "really", "right", "now", "anyone", "someone", "something", "anything", "way", "ever"])
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*", re.I)
@@ -31,13 +33,14 @@ def stem(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased content words (stopwords dropped), stemmed."""
+    """Lower-cased content words without accents (stopwords, and the function words of German, French
+    and Spanish, dropped), stemmed."""
     out = []
-    for tok in _TOKEN.findall(text.lower().replace("’", "'")):
+    for tok in _TOKEN.findall(fold(text).replace("’", "'")):
         tok = tok.strip(".'")
         if tok.endswith("'s"):
             tok = tok[:-2]
-        if not tok or tok in STOPWORDS:
+        if not tok or tok in STOPWORDS or tok in FUNCTION_WORDS:
             continue
         out.append(stem(tok))
     return out

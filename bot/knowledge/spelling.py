@@ -22,11 +22,13 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from bot.knowledge.foreign import FUNCTION_WORDS
 from bot.knowledge.lexical import stem
 
 log = logging.getLogger(__name__)
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]")
+# Letters of any alphabet: "expérience" is one word (left as typed), not "exp" and a typo "rience".
+_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['-])*[^\W\d_]|[^\W\d_]")
 # Contractions typed without the apostrophe. Forms that are also words ("its", "were", "well", "ill",
 # "id", "hed", "shed", "wed", "lets") are left as they are.
 _CONTRACTIONS = {w.replace("'", ""): w for w in (
@@ -114,7 +116,7 @@ class Speller:
         return _WORD.sub(fix, text)
 
     def word(self, word: str) -> str | None:
-        if len(word) < 4 or not word.isalpha() or word in self.counts:
+        if len(word) < 4 or not word.isalpha() or not word.isascii() or word in self.counts or word in FUNCTION_WORDS:
             return None
         if word not in self._cache:
             known = self._known(word)  # an English word the guides write as two ("timeseries") is split
