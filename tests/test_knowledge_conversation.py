@@ -248,6 +248,15 @@ def test_a_line_about_the_wifi_after_an_in_scope_question_is_declined(kb_core):
     assert off["declined"]
 
 
+@pytest.mark.parametrize("line,slot,value", [("sorry i meant junior, like 1-2 yrs exp", "seniority", "junior"),
+                                             ("no sorry 160k, senior", "seniority", "senior"),
+                                             ("no i meant in germany, for an nlp gig", "place", "germany")])
+def test_a_correction_changes_the_details_of_the_question_before(vocab, line, slot, value):
+    first = "whats a normal day rate for ml contract work in the uk"
+    turns = chain(vocab, [first, line])
+    assert turns[1].kind == "slot" and turns[1].slots[slot] == value and "day rate" in turns[1].standalone
+
+
 @pytest.mark.parametrize("line", ["ok nvm. if i want 90k a year how do i turn that into a day rate",
                                   "never mind that, what deposit should i ask for then"])
 def test_never_mind_drops_the_place_carried_before(vocab, line):

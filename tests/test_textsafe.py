@@ -49,6 +49,14 @@ def test_user_text_mentions_are_inert():
     assert "@everyone" not in safe_user_text("hi @everyone")
 
 
+def test_chat_read_leaves_out_emoji_marks_and_a_leading_command():
+    assert chat_read("`/q` should i bother with a dummy baseline? 🤷") == "should i bother with a dummy baseline?"
+    assert chat_read("**urgent** what deposit 🙏🏽 for a 3 month gig") == "urgent what deposit for a 3 month gig"
+    assert chat_read("@bot whats a fair TJM") == "whats a fair TJM"
+    assert chat_read("whats 17 * 243") == "whats 17 * 243"  # a product stays a product
+    assert chat_read("use `cross_val_score` and i/o") == "use cross_val_score and i/o"
+
+
 def test_chat_read_keeps_the_words_and_reads_mentions_as_someone():
     assert chat_read("<@!42> says £300/day <a:wave:99> is fine, see <https://x.io/a?b=1>") == \
         "someone says £300/day is fine, see"

@@ -38,6 +38,10 @@ _SWITCH = re.compile(r"\b(unrelated|different (question|topic|thing|q)|new (ques
                      r"back to|also,? unrelated|nvm|never ?mind|forget (about )?(that|it)|scrap that|moving on)\b|\b(one more( question| thing| q)?|quick (question|q))\s*[:,-]", re.I)
 _FOLLOW_START = re.compile(r"^\W*(and|but|or|also|so|then|what about|how about|what if|and if|if so|same|ok and|"
                            r"okay and|ok so|okay so|ok what|okay what|what else|instead|in that case)\b", re.I)
+# A correction of the question before ("sorry i meant junior", "no sorry 160k, senior", "no i meant in the
+# us"): the details it names replace those of that question, whatever else it says about them.
+_CORRECTION = re.compile(r"^\W*((no|nope|nah|sorry|oops|wait|actually)\W+)*(i meant|i mean|meant|correction)\b|"
+                         r"^\W*(no|nope|nah)\W+(sorry|wait|oops)\b|^\W*(sorry|oops|wait)\W+(no|not)\b", re.I)
 _FOLLOW_END = re.compile(r"\b(too|as well|also|either)\W*$", re.I)
 _ELABORATE = re.compile(r"^\W*(why|how come|explain|elaborate|tell me more|more detail|more on that|go on|"
                         r"what do you mean|say more|expand|and\??$|really\??$|how so|"
@@ -262,7 +266,7 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary,
     if asks_why and (not subject or (anaphora and len(subject) <= 2)) and not changed:
         return Turn("elaborate", question, substitute(root, slots, vocab), root, **base,
                     rewritten=True, own_words=len(new_words))
-    if mentions and not new_words:
+    if mentions and (not new_words or (changed and _CORRECTION.match(original))):
         back = _earlier_root(history, changed, root)  # "and if it's fixed price again?" goes back to it
         if back is not None:
             root = str(back["root"])
