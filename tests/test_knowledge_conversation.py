@@ -248,6 +248,13 @@ def test_a_line_about_the_wifi_after_an_in_scope_question_is_declined(kb_core):
     assert off["declined"]
 
 
+@pytest.mark.parametrize("line", ["shorter pls, need to paste it in slack", "example? like what wording would work",
+                                  "shorter version i can forward to them pls"])
+def test_a_request_to_reshape_the_answer_elaborates_whatever_it_is_for(vocab, line):
+    turns = chain(vocab, ["who owns the code i write for a client in the uk", line])
+    assert turns[1].kind == "elaborate"
+
+
 @pytest.mark.parametrize("line,slot,value", [("sorry i meant junior, like 1-2 yrs exp", "seniority", "junior"),
                                              ("no sorry 160k, senior", "seniority", "senior"),
                                              ("no i meant in germany, for an nlp gig", "place", "germany")])
@@ -368,11 +375,13 @@ def test_clipped_words_of_work_chat_are_read_as_the_full_word_the_guides_use():
 def test_slang_of_work_chat_is_read_as_the_plain_words_the_guides_use():
     """"ghosted" and "gig" are read as the guides' plain words; slang whose plain words are not all in
     the guides stays as typed (then it counts as a word the guides do not know)."""
-    guides = ["Follow up a silent prospect; he went quiet. The contract fixes a fee. Prices that are underpriced."]
+    guides = ["Follow up a silent prospect; he went quiet. The contract fixes a fee. Prices that are underpriced.",
+              "How to raise a rate."]
     speller = Speller(guides, known=set(english_words()))
     assert speller.correct("client ghosted me on a 3 month gig") == "client went silent me on a 3 month contract"
     assert speller.correct("Lowballed again") == "Underpriced again"
     assert speller.correct("is haggling ok") == "is haggling ok"  # no guide says "negotiating"
+    assert speller.correct("how do i ask for a bump") == "how do i ask for a raise"
 
 
 def test_a_compound_typed_as_one_word_is_split_as_the_guides_write_it():

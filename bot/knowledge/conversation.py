@@ -50,6 +50,10 @@ _ELABORATE = re.compile(r"^\W*(why|how come|explain|elaborate|tell me more|more 
                         r"(in )?plain english|in simple terms|simpler|more simply|eli5|what does that mean|"
                         r"((can|could) you )?(make it |keep it )?(shorter|briefer|more concise)|shorten (it|that)|"
                         r"(the )?short version|in (one|a few|two) (sentences?|lines?))\b", re.I)
+_RESHAPE = re.compile(r"^\W*((can|could) you |pls |please )?(make it |keep it |give me |got |any |an |some |a )*"
+                      r"(shorter|briefer|simpler|more concise|more simply|short version|the short version|tl;?dr|"
+                      r"summari[sz]e( that| it)?|in plain english|plain english|in simple terms|eli5|examples?|"
+                      r"for example|for instance)\b(\W+(pls|please|plz|thx|thanks))?", re.I)
 _ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|they|them|their|there|then|such|same|instead|"
                        r"either|thing|one)\b", re.I)
 # A comparison that names none of what it compares ("which is better for ML work?", "the latter?") picks
@@ -263,7 +267,12 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary,
     why = _ELABORATE.match(question)
     asks_why = why is not None
     subject = [w for w in new_words if w not in set(words(why.group(0)))] if why else new_words
-    if asks_why and (not subject or (anaphora and len(subject) <= 2)) and not changed:
+    # A request to reshape the answer whose first clause is only that ("shorter pls, need to paste it in
+    # slack", "example? like what wording would make it clear") elaborates, whatever it says it is for.
+    first = re.split(r"[,;:?!]|\s[-–]\s", question, maxsplit=1)[0]
+    reshape = bool(_RESHAPE.match(first)) and not [w for w in words(first) if w not in _FILLER and w not in
+                                                   set(words(_RESHAPE.match(first).group(0)))]
+    if (asks_why and (not subject or (anaphora and len(subject) <= 2)) or reshape) and not changed:
         return Turn("elaborate", question, substitute(root, slots, vocab), root, **base,
                     rewritten=True, own_words=len(new_words))
     if mentions and (not new_words or (changed and _CORRECTION.match(original))):

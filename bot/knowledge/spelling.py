@@ -60,7 +60,8 @@ _CLIPPINGS.update({"ghosted": "went silent", "ghosting": "going silent", "ghosts
                    "undercutting": "underpricing", "gig": "contract", "gigs": "contracts",
                    "haggle": "negotiate", "haggling": "negotiating", "haggled": "negotiated",
                    "ballpark": "estimate", "newbie": "beginner", "newbies": "beginners", "noob": "beginner",
-                   "stiffed": "unpaid", "deets": "details", "convo": "conversation"})
+                   "stiffed": "unpaid", "deets": "details", "convo": "conversation", "bump": "raise",
+                   "bumping": "raising", "bumped": "raised"})
 _CLIPPED = re.compile(r"\b(" + "|".join(sorted(_CLIPPINGS, key=len, reverse=True)) + r")\b", re.I)
 _SUFFIXES = ("ing", "ed", "es", "s", "d", "ly", "er", "ers")
 _PREFIXES = ("re", "pre", "un", "non", "co", "sub", "over", "under", "mis", "multi", "post", "self", "de")
