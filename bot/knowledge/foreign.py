@@ -30,9 +30,14 @@ está esta este esto pero muy hago hacer decimos tengo puedo debo
 _FUNCTION = frozenset(_FUNCTION_TEXT.split())
 
 
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 def fold(text: str) -> str:
-    """Lower case without accents ("Zürich" -> "zurich")."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    """Lower case without accents ("Zürich" -> "zurich"); plain ASCII text is only lower-cased."""
+    if text.isascii():
+        return text.lower()
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text.lower()))
 
 
 # As lexical.words reads them: without accents ("für" -> "fur").
