@@ -60,11 +60,13 @@ _CHAT_TOKEN = re.compile(r"<#\d+>|<a?:\w+:\d+>|<t:-?\d+(?::[tTdDfFR])?>|<?https?
 
 # Typed around a question in chat, and no part of it: a leading command or @name ("/q", "!ask", "@bot"),
 # emphasis and code marks ("**urgent**", "`/q`"; a "*" between numbers stays a product), emoji.
-_LEADING = re.compile(r"^\W*?([/!][a-z]+|@[\w.-]+)(?=\W|$)", re.I)
+_LEADING = re.compile(r"^(\W*?([/!][a-z]+|@[\w.-]+)(?=\W|$))+", re.I)
 _MARKS = re.compile(r"`+|~~|\*{1,3}(?=[^\W\d_])|(?<=[^\W\d_])\*{1,3}")
 
 
 def _no_emoji(text: str) -> str:
+    if text.isascii():
+        return text
     return "".join(" " if unicodedata.category(c) in ("So", "Cs", "Co") else
                    "" if c in "\u200d\ufe0f\ufe0e" or 0x1F3FB <= ord(c) <= 0x1F3FF else c for c in text)
 
@@ -73,9 +75,7 @@ def chat_read(text: str, mention: str = "someone") -> str:
     """A chat line as the ask pipeline reads it: mentions read as `mention`; channel tokens, custom
     emoji, timestamps, links, emoji, emphasis and code marks and a leading command or @name left out."""
     text = _CHAT_TOKEN.sub(" ", _MENTION.sub(mention, text))
-    text = _MARKS.sub("", _no_emoji(text))
-    for _ in range(2):  # "`/q` @bot ..."
-        text = _LEADING.sub(" ", text.strip(), count=1)
+    text = _LEADING.sub(" ", _MARKS.sub("", _no_emoji(text)).strip())  # "`/q` @bot ..."
     return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 

@@ -270,8 +270,8 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary,
     # A request to reshape the answer whose first clause is only that ("shorter pls, need to paste it in
     # slack", "example? like what wording would make it clear") elaborates, whatever it says it is for.
     first = re.split(r"[,;:?!]|\s[-–]\s", question, maxsplit=1)[0]
-    reshape = bool(_RESHAPE.match(first)) and not [w for w in words(first) if w not in _FILLER and w not in
-                                                   set(words(_RESHAPE.match(first).group(0)))]
+    shape = _RESHAPE.match(first)
+    reshape = shape is not None and all(w in _FILLER or w in words(shape.group(0)) for w in words(first))
     if (asks_why and (not subject or (anaphora and len(subject) <= 2)) or reshape) and not changed:
         return Turn("elaborate", question, substitute(root, slots, vocab), root, **base,
                     rewritten=True, own_words=len(new_words))

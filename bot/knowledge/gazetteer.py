@@ -13,9 +13,10 @@ so "a nice client" never names a place.
 from __future__ import annotations
 
 import sys
-import unicodedata
 from functools import lru_cache
 from pathlib import Path
+
+from bot.knowledge.foreign import fold as fold_text
 
 PATH = Path(__file__).with_name("data") / "places.tsv"
 MIN_POPULATION = 250_000
@@ -30,9 +31,8 @@ _NOT_PLACES = {"nice", "reading", "van", "oral", "buffalo", "queens", "pest", "b
 
 
 def fold(name: str) -> str:
-    """Lower case without accents ("Zürich" -> "zurich")."""
-    text = unicodedata.normalize("NFKD", name)
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).lower().strip()
+    """Lower case without accents, trimmed ("Zürich " -> "zurich"): foreign.fold, which words() reads by."""
+    return fold_text(name).strip()
 
 
 @lru_cache(maxsize=1)
