@@ -10,7 +10,7 @@ import pytest
 from bot.config import Compose
 from bot.knowledge.compose import clean_inline, extract, footer, split_sentences, split_units
 from bot.knowledge.lexical import BM25, identifiers, words
-from bot.knowledge.retrieve import Hit, spelt_apart
+from bot.knowledge.retrieve import Hit, spelt_apart, typed_lower
 from tests.conftest import ROOT, make_core
 
 _MASKED = re.compile(r"\[[^\]]*\]\([^)]*\)")
@@ -352,3 +352,16 @@ def test_answer_sentences_gate(kb_core):
     cap = kb_core.settings.answer.max_sentences
     assert max(len(r["sentences"]) for r in rows) <= cap and summary["footer_cut"] == 0, summary
     assert summary["coverage"] >= 0.8, summary
+
+
+def test_names_typed_in_lower_case_are_read_as_the_names(kb_data_dir):
+    """Users type "hmrc", "timeseriessplit": the same answer as "HMRC", "TimeSeriesSplit". A word the
+    guides mostly write as a plain word is no name, whatever case a few chunks give it."""
+    retriever = make_core(kb_data_dir).knowledge.retriever
+    corpus = retriever.corpus()
+    assert {"hmrc", "timeseriessplit"} <= typed_lower("does hmrc care? and timeseriessplit vs a random split",
+                                                      corpus)
+    assert not typed_lower("what day rate should i charge for data work in london", corpus)
+    for lower, marked in [("is timeseriessplit enough for leakage", "is TimeSeriesSplit enough for leakage"),
+                          ("does hmrc decide ir35 status", "does HMRC decide IR35 status")]:
+        assert [h.id for h in retriever.search(lower)] == [h.id for h in retriever.search(marked)]

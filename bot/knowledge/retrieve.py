@@ -4,7 +4,7 @@ The chunk texts, metadata and vectors are read from Chroma once and kept in memo
 products over a few thousand vectors take well under a millisecond); above `_MEMORY_LIMIT` chunks
 the dense side asks Chroma's HNSW instead. A question that quotes an exact name (an API such as
 `cross_val_score`, a statute such as s.80 or §31, a name such as IR35) also ranks the chunks that
-name it. A skill's topics boost matching guides but never exclude others; a guide without a topic
+name it, typed in lower case too ("gdpr", "timeseriessplit"). A skill's topics boost matching guides but never exclude others; a guide without a topic
 (a community guide, library docs) takes the topic its chunks are closest to, so it competes on
 equal terms.
 """
@@ -28,7 +28,7 @@ import numpy as np
 from bot.config import Settings
 from bot.knowledge.embeddings import encode
 from bot.knowledge.index import GuideIndex
-from bot.knowledge.lexical import BM25, identifiers, words
+from bot.knowledge.lexical import BM25, identifiers, stem, words
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +251,8 @@ class Retriever:
     def _named(query: str, corpus: Corpus, sims: np.ndarray | None, n: int) -> list[int]:
         """Chunks that name the question's exact identifiers (API names, statutes), the rarest names
         first; among equals, the closest in meaning (else the earliest)."""
-        wanted = [name for name in identifiers(query) | spelt_apart(query, corpus.names) if name in corpus.names]
+        wanted = [name for name in identifiers(query) | spelt_apart(query, corpus.names) | typed_lower(query, corpus)
+                  if name in corpus.names]
         if not wanted:
             return []
         total = len(corpus.ids)
@@ -351,6 +352,22 @@ def spelt_apart(query: str, names) -> set[str]:
             if joined:
                 found.append((i, i + n, joined))
     return {name for _, _, name in found}
+
+
+def typed_lower(query: str, corpus: Corpus) -> set[str]:
+    """The names the query types in lower case ("gdpr", "mlops", "stratifiedkfold"; four letters or more): a word that is one
+    of the corpus's names and that the guides write as that name (in the case that marks it) in at least
+    half of the chunks that use the word at all ("one" is the name ONE in a few chunks and a word in
+    hundreds)."""
+    out = set()
+    for tok in {t.lower() for t in _WORD.findall(query) if len(t) >= 4}:
+        chunks = corpus.names.get(tok)
+        if not chunks:
+            continue
+        using = corpus.bm25.postings.get(stem(tok), ())
+        if len(chunks) >= 0.5 * len(using):
+            out.add(tok)
+    return out
 
 
 def _name_index(texts: list[str], metas: list[dict[str, Any]]) -> dict[str, list[int]]:
