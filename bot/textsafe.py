@@ -55,6 +55,11 @@ def strip_invisible(text: str) -> str:
 # (read as "someone": "<@123> says i should charge £300" is about what someone said), channel mentions,
 # custom emoji, timestamps, and links (the bot reads no page; "example.com/contract.pdf" is no question).
 _MENTION = re.compile(r"<@[!&]?\d+>")
+# Mentions a line opens with, before a question ("<@bot> what is ..."), say who it is addressed to;
+# before anything else ("<@42> says £300 is fine") they are its subject.
+_ADDRESSEE = re.compile(r"^\s*((<@[!&]?\d+>|<#\d+>)[\s,:]*)+(?=(what|whats|what's|how|why|when|where|which|who|"
+                        r"is|are|am|can|could|should|shall|do|does|did|will|would|any|anyone|hey|hi|hello|pls|"
+                        r"please|quick)\b)", re.I)
 _CHAT_TOKEN = re.compile(r"<#\d+>|<a?:\w+:\d+>|<t:-?\d+(?::[tTdDfFR])?>|<?https?://[^\s<>]+>?", re.I)
 
 
@@ -72,8 +77,10 @@ def _no_emoji(text: str) -> str:
 
 
 def chat_read(text: str, mention: str = "someone") -> str:
-    """A chat line as the ask pipeline reads it: mentions read as `mention`; channel tokens, custom
-    emoji, timestamps, links, emoji, emphasis and code marks and a leading command or @name left out."""
+    """A chat line as the ask pipeline reads it: mentions read as `mention`, except those it opens with (its
+    addressee); channel tokens, custom emoji, timestamps, links, emoji, emphasis and code marks and a leading
+    command or @name left out."""
+    text = _ADDRESSEE.sub(" ", text)  # "<@bot> <#chan> what ...": who the line is addressed to, not its subject
     text = _CHAT_TOKEN.sub(" ", _MENTION.sub(mention, text))
     text = _LEADING.sub(" ", _MARKS.sub("", _no_emoji(text)).strip())  # "`/q` @bot ..."
     return re.sub(r"[ \t]{2,}", " ", text).strip()

@@ -62,3 +62,9 @@ def test_chat_read_keeps_the_words_and_reads_mentions_as_someone():
         "someone says £300/day is fine, see"
     assert chat_read("ask <@&7> in <#8> by <t:1700000000:F>") == "ask someone in by"
     assert chat_read("<not a token> 3 < 5 > 2") == "<not a token> 3 < 5 > 2"
+
+
+def test_mentions_a_question_opens_with_are_its_addressee_not_its_subject():
+    assert chat_read("<@99> <#5> What is the UK median ML day rate?") == "What is the UK median ML day rate?"
+    assert chat_read("<@99>, how do i price a POC") == "how do i price a POC"
+    assert chat_read("<@99> charges £300, is that low?") == "someone charges £300, is that low?"
