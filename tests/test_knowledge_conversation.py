@@ -745,3 +745,19 @@ def test_no_not_covered_note_when_the_answer_comes_from_the_guide_about_the_chan
     assert not cv_turn["declined"]
     assert any("computer-vision" in s["source"] for s in cv_turn["sources"]), cv_turn["sources"]
     assert not any("do not cover the specialty" in n for n in cv_turn["notes"]), cv_turn["notes"]
+
+
+def test_a_statement_in_the_guides_words_says_more_about_the_situation(vocab):
+    """A line that asks nothing and whose words are mostly the guides' ("the client only cares about
+    catching churners") is read with the question before; one in words the guides never use ("my cat
+    is sick") stands on its own, so it is judged (and declined) alone."""
+    guide_words = set(words("client care catch churn metric model recall precision"))
+    first = cv.interpret("what metric should i use for a churn model", [], vocab)
+    history = [{"question": first.question, "standalone": first.standalone, "meta": first.meta()}]
+
+    def read(line):
+        return cv.interpret(line, history, vocab, known=lambda w: w in guide_words)
+
+    assert read("the client only cares about catching churners").kind == "context"
+    assert read("my cat is sick").kind == "standalone"
+    assert read("what is the capital of australia").kind == "standalone"  # asks: judged on its own words

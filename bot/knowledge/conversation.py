@@ -245,6 +245,10 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary,
     def guides_use(ws: list[str]) -> bool:
         return known is None or all(known(w) for w in ws)
 
+    def mostly_used(ws: list[str]) -> bool:  # more than half its words (numbers aside) are the guides' words
+        ws = [w for w in ws if not w.isdigit()]
+        return known is not None and bool(ws) and 2 * sum(bool(known(w)) for w in ws) > len(ws)
+
     if state is None or _SWITCH.search(question):
         return fresh
     fresh.earlier = [str(state.get("standalone") or state.get("root") or "")][:1]
@@ -283,7 +287,8 @@ def interpret(question: str, history: list[dict[str, Any]], vocab: Vocabulary,
         return Turn("slot", question, substitute(root, base["slots"], vocab), root, **base, rewritten=True)
     if _FOLLOW_START.match(original) or _FOLLOW_START.match(question) or _FOLLOW_END.search(original) \
             or (anaphora and len(new_words) <= 3) or (asks_why and len(subject) <= 2 and guides_use(subject)) \
-            or (len(new_words) <= 1 and not mentions and guides_use(new_words)):
+            or (len(new_words) <= 1 and not mentions and guides_use(new_words)) \
+            or (not asks(original) and mostly_used(new_words)):  # "the client only cares about recall": the situation
         picks = _picks(original)  # "which is better?" after "upwork fees?", "and toptal?": both options
         carried = {k: v for k, v in slots.items() if k in own_slots or (k in CARRIED and not picks)}
         standalone = substitute(question, carried, vocab, replace=False)
