@@ -90,6 +90,8 @@ class Retrieval(_Section):
     candidates: int = Field(40, ge=5, le=500)
     rrf_k: int = Field(20, ge=1)
     heading_weight: float = Field(0.5, ge=0, le=5)
+    asked_weight: float = Field(0.0, ge=0, le=5)
+    asked_lexical: bool = False
     topic_boost: float = Field(0.05, ge=0, le=1)
     identifier_weight: float = Field(1.0, ge=0, le=5)
     overview_weight: float = Field(1.0, ge=0, le=1)
@@ -105,6 +107,7 @@ class DeclineWeights(_Section):
     lexical: float = Field(0.6, ge=-10, le=10)
     route: float = Field(0.0, ge=-10, le=10)
     unknown: float = Field(-0.3, ge=-10, le=10)
+    asked: float = Field(0.0, ge=-10, le=10)
 
 
 class Decline(_Section):

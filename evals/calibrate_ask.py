@@ -12,7 +12,7 @@ Each question is probed on its own (Asker.probe: the measures `ask` decides on).
 1. remit_margin: the gap by which a card of questions to decline beats every answering skill. It is
    put halfway between the largest gap of an answerable question and the next gap of a question to
    decline above it (the widest margin that declines no answerable question of the set).
-2. weights and threshold: a logistic regression of answerable vs to-decline on the five evidence
+2. weights and threshold: a logistic regression of answerable vs to-decline on the six evidence
    measures of the questions the remit margin lets through; the threshold is halfway between the
    lowest score of an answerable question (allowing `--max-false` of them below) and the highest score
    of a question to decline beneath it.
@@ -48,7 +48,7 @@ from bot.config import load_settings  # noqa: E402
 from bot.knowledge.decide import Evidence  # noqa: E402
 
 REMIT = ("off_topic", "outside_remit", "injection")
-FEATURES = ("dense", "sentence", "lexical", "route", "unknown")
+FEATURES = ("dense", "sentence", "lexical", "route", "unknown", "asked")
 
 
 def items(dev: Path) -> list[dict]:

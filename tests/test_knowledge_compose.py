@@ -242,8 +242,8 @@ def test_the_lead_section_is_read_whole_when_it_spans_chunks(tmp_path):
     texts = ["Tell the client bad news as soon as you are sure.",
              "you are sure. Offer options such as stopping after the feasibility report.",
              "Send a short weekly update."]
-    corpus = Corpus(ids=["0", "1", "2"], texts=texts, metas=metas, vectors=None, headings=None,
-                    bm25=BM25([words(t) for t in texts]), tokens=[set(words(t)) for t in texts], generation="g",
+    corpus = Corpus(ids=["0", "1", "2"], texts=texts, metas=metas, vectors=None, headings=None, asked=None,
+                    asked_of=None, bm25=BM25([words(t) for t in texts]), tokens=[set(words(t)) for t in texts], generation="g",
                     opens={0, 2}, sections={("c/a.md", "A > Bad news"): [0, 1], ("c/a.md", "A > Updates"): [2]})
     hits = [Hit(id=str(i), text=texts[i], meta=metas[i], score=1.0 - i / 10, dense=0.5, lexical=0.5) for i in (0, 2, 1)]
     read = whole_sections(hits, corpus, 1)

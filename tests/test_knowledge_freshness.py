@@ -178,3 +178,34 @@ def test_a_failed_ingest_leaves_nothing_that_hides_the_index(tmp_path, monkeypat
     assert not list((data / "index").glob(".writing*"))
     release_clients()
     assert served(make_core(data)) == make_core(data).knowledge.index.count()
+
+
+# A guide's `asked:` front matter lists the questions each section answers (search only, never shown).
+FEES = ("---\ntitle: Invoicing basics\ntopic: rates\n{asked}---\n\n# Invoicing basics\n\n"
+        "## Late payment interest\n\nStatutory interest on overdue business invoices can be claimed at a fixed rate "
+        "above the base rate once the agreed payment period has passed.\n\n"
+        "## Invoice numbering\n\nEach invoice carries a unique sequential number, the supplier's details and the "
+        "date the work was delivered.\n")
+FEES_ASKED = ('asked:\n  "Late payment interest":\n    - "my client pays months late, can i add a charge for that?"\n'
+              '    - "what can i do when a client sits on my bill"\n')
+
+
+def test_asked_questions_rank_their_section_and_an_edit_of_them_alone_reaches_the_index(tmp_path):
+    src = tmp_path / "guides"
+    src.mkdir()
+    (src / "fees.md").write_text(FEES.format(asked=""), encoding="utf-8")
+    core = make_core(tmp_path / "data", **{"retrieval.asked_weight": 1.0})
+    core.ingest([src])
+    assert core.knowledge.retriever.refresh().asked is None
+    (src / "fees.md").write_text(FEES.format(asked=FEES_ASKED), encoding="utf-8")  # only the front matter changed
+    assert core.ingest([src])["updated"] == 1
+    corpus = core.knowledge.retriever.refresh()
+    assert corpus.asked is not None and corpus.asked.shape[0] == 2
+    rows = {corpus.metas[i]["section"] for i in corpus.asked_of.tolist()}
+    assert rows == {"Invoicing basics > Late payment interest"}
+    assert "asked" not in corpus.texts[0] and "sits on my bill" not in " ".join(corpus.texts)  # never shown
+    hits = core.knowledge.retriever.search("client sits on my bill for ages, anything i can do?")
+    assert hits[0].section.endswith("Late payment interest")
+    release_clients()
+    restarted = make_core(tmp_path / "data", **{"retrieval.asked_weight": 1.0})  # from the snapshot on disk
+    assert restarted.knowledge.retriever.corpus().asked.shape[0] == 2

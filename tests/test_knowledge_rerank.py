@@ -64,9 +64,12 @@ def test_overviews_are_the_openings_of_sectioned_guides(kb_data_dir):
 
 
 def test_a_section_outranks_its_guides_overview(kb_data_dir):
-    equal = make_core(kb_data_dir, **{"retrieval.overview_weight": 1.0}).knowledge.retriever.search(OVERVIEW_QUESTION)
+    # (the ranker of sections by their `asked:` questions leaves overviews out: off here, to see the weight)
+    equal = make_core(kb_data_dir, **{"retrieval.overview_weight": 1.0, "retrieval.asked_weight": 0.0}
+                      ).knowledge.retriever.search(OVERVIEW_QUESTION)
     assert " > " not in equal[0].section  # on equal terms the overview comes first
-    weighted = make_core(kb_data_dir, **{"retrieval.overview_weight": 0.6}).knowledge.retriever.search(OVERVIEW_QUESTION)
+    weighted = make_core(kb_data_dir, **{"retrieval.overview_weight": 0.6, "retrieval.asked_weight": 0.0}
+                         ).knowledge.retriever.search(OVERVIEW_QUESTION)
     assert weighted[0].section.endswith("The formula from target income to day rate")
 
 

@@ -346,7 +346,8 @@ class Asker:
         route = route or kb.router.route(qvec)
         postings = kb.retriever.corpus().bm25.postings
         unknown = decide.unknown_share(turn.search_text, postings, _detail_words(turn.search_text, parts.vocab))
-        return ranked, hits, decide.evidence(fused, route, unknown, self._best_sentence(fused, qvec))
+        return ranked, hits, decide.evidence(fused, route, unknown, self._best_sentence(fused, qvec),
+                                             _asked_closeness(kb.retriever.corpus(), qvec))
 
     def _prefer_previous(self, hits: list[Hit], turn: Turn) -> list[Hit]:
         """Passages of the guides the previous answer cited gain `conversations.previous_guide_boost`."""
@@ -669,6 +670,16 @@ class Asker:
 # Details the conversation itself understands ("chatbot" is the LLM specialty, "grads" are juniors): never
 # unknown words, whether or not a guide uses the word. Places and platforms are judged by coverage instead.
 _UNDERSTOOD = frozenset(["seniority", "specialty", "engagement"])
+
+
+def _asked_closeness(corpus, qvec: np.ndarray) -> float:
+    """The best cosine of the question to a question some guide says it answers (`asked:`) or to a section
+    heading (every guide has those, so a guide without `asked:` still counts)."""
+    best = -1.0
+    for mat in (corpus.asked, corpus.headings):
+        if mat is not None and len(mat):
+            best = max(best, float((mat @ qvec).max()))
+    return best
 
 
 def _heading_names_change(turn: Turn, hit: Hit, parts: Parts) -> bool:

@@ -15,7 +15,8 @@ weighted sum of five measures of the question against the index (weights in conf
 evals/calibrate_ask.py on a development set): meaning (best cosine of a passage, and of a single sentence
 of the top passages: a passage near the subject that answers something else has no sentence close to
 the question), shared words (idf-weighted share of the question's words in the top passage), closeness to a skill's
-example questions, and the share of the question's words that no guide contains.
+example questions, the share of the question's words that no guide contains, and closeness to the questions
+the guides say they answer (front matter `asked:`) or, for a guide without them, to its section headings.
 """
 
 from __future__ import annotations
@@ -39,11 +40,12 @@ class Evidence:
     lexical: float  # idf-weighted share of the question's content words found in the top passage
     route: float  # similarity to the closest answering skill's example questions
     unknown: float  # share of the question's content words that no guide contains
+    asked: float = 0.0  # best cosine to a question the guides say they answer, or to a section heading
 
     def score(self, settings: Settings) -> float:
         w = settings.decline.weights
         return (w.dense * self.dense + w.sentence * self.sentence + w.lexical * self.lexical + w.route * self.route
-                + w.unknown * self.unknown)
+                + w.unknown * self.unknown + w.asked * self.asked)
 
     def as_dict(self) -> dict[str, float]:
         return {k: round(v, 4) for k, v in asdict(self).items()}
@@ -105,9 +107,9 @@ def declined_intent(line: str, skills) -> str | None:
     return None
 
 
-def evidence(hits: list[Hit], route: Route, unknown: float, sentence: float) -> Evidence:
+def evidence(hits: list[Hit], route: Route, unknown: float, sentence: float, asked: float = 0.0) -> Evidence:
     return Evidence(dense=max((h.dense for h in hits), default=0.0), sentence=sentence,
-                    lexical=hits[0].lexical if hits else 0.0, route=route.score, unknown=unknown)
+                    lexical=hits[0].lexical if hits else 0.0, route=route.score, unknown=unknown, asked=asked)
 
 
 def outside_remit(settings: Settings, gap: float, *, follow_up: bool = False) -> bool:

@@ -23,8 +23,8 @@ from bot.config import Settings
 from bot.errors import InputError, NotFound
 from bot.knowledge.embeddings import encode
 from bot.knowledge.index import GuideIndex
-from bot.knowledge.loaders import load_guide
-from bot.knowledge.split import Chunk, split_guide
+from bot.knowledge.loaders import asked_questions, load_guide
+from bot.knowledge.split import SECTION_SEP, Chunk, split_guide
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +137,9 @@ class Ingestor:
                 "sha256": sha, "title": guide.title, "topic": str(meta.get("topic") or ""),
                 "jurisdiction": str(meta.get("jurisdiction") or ""), "updated": str(meta.get("updated") or ""),
                 "url": str(meta.get("url") or ""), "chunks": len(chunks), "bytes": size,
-                "meta": json.dumps(meta, default=str)[:20000], "ingested_at": time.time(), "complete": False,
-                "is_new": old is None,
+                "meta": json.dumps({k: v for k, v in meta.items() if k != "asked"}, default=str)[:20000],
+                "ingested_at": time.time(), "complete": False, "is_new": old is None,
+                "asked": asked_questions(meta),
             }
             plans.append((source, record, chunks))
 
@@ -153,7 +154,7 @@ class Ingestor:
         for source, record, chunks in plans:
             old_ids = set(registry.get(source, {}).get("chunk_ids", []))
             new_ids = [c.id for c in chunks]
-            self.index.put_guide(source, {k: v for k, v in record.items() if k != "is_new"}, new_ids)
+            self.index.put_guide(source, _stored(record), new_ids)
             stale = old_ids - set(new_ids) - referenced
             if stale:
                 self.index.delete_chunks(sorted(stale))
@@ -164,12 +165,13 @@ class Ingestor:
                 elif c.id not in referenced:  # a chunk another guide has too keeps that guide's metadata
                     to_refresh.append((source, c, record))
             referenced.update(new_ids)
+        self._embed_asked([q for _, record, _ in plans for qs in record["asked"].values() for q in qs])
         self._embed_and_store(to_embed, progress)
         if to_refresh:  # the guide's tags, topic, jurisdiction, date or a chunk's position changed, not its text
             self.index.update_metas([c.id for _, c, _ in to_refresh],
                                     [_chunk_meta(source, c, record) for source, c, record in to_refresh])
         for source, record, chunks in plans:
-            record = {k: v for k, v in record.items() if k != "is_new"} | {"complete": True}
+            record = _stored(record) | {"complete": True}
             self.index.put_guide(source, record, [c.id for c in chunks])
         added = sum(1 for _, r, _ in plans if r["is_new"])
         return {
@@ -177,6 +179,17 @@ class Ingestor:
             "failed": failed, "dropped": dropped, "removed": [], "chunks_added": len(to_embed),
             "chunks_total": self.index.chunks().count(), "model": self.index.model_id,
         }
+
+    def _embed_asked(self, questions: list[str]) -> None:
+        """The vectors of the guides' `asked:` questions, kept with the heading vectors (by text)."""
+        names = sorted(set(questions))
+        if not names:
+            return
+        known = set(self.index.section_vectors(names))
+        fresh = [n for n in names if n not in known]
+        for start in range(0, len(fresh), 256):
+            part = fresh[start : start + 256]
+            self.index.add_sections(part, encode(self.embeddings, part))
 
     def _embed_and_store(self, items: list[tuple[str, Chunk, dict[str, Any]]], progress: Progress | None) -> None:
         batch = self.settings.ingest.batch_size
@@ -281,8 +294,16 @@ class Ingestor:
         return result | {"ignored": 0, "seconds": round(time.monotonic() - started, 3)}
 
 
+def _stored(record: dict[str, Any]) -> dict[str, Any]:
+    """A guide's registry record without what only this run needs."""
+    return {k: v for k, v in record.items() if k not in ("is_new", "asked")}
+
+
 def _chunk_meta(source: str, chunk: Chunk, record: dict[str, Any]) -> dict[str, Any]:
     meta = {"source": source, "title": record["title"], "section": chunk.section, "position": chunk.position}
+    asked = (record.get("asked") or {}).get(chunk.section.split(SECTION_SEP)[-1].strip())
+    if asked:
+        meta["asked"] = "\n".join(asked)  # the questions its section answers (search only)
     for key in ("topic", "jurisdiction", "updated", "url"):
         if record.get(key):
             meta[key] = record[key]

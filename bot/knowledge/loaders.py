@@ -169,6 +169,28 @@ def _load_markdown(path: Path, text: str, fmt: str = "md") -> LoadedGuide:
     return LoadedGuide(title=title, sections=sections, meta=_clean_meta(meta))
 
 
+ASKED_PER_SECTION = 5
+ASKED_MAX_CHARS = 200
+
+
+def asked_questions(meta: dict[str, Any]) -> dict[str, list[str]]:
+    """A guide's `asked:` front matter: its own heading (plain text) -> the questions users ask when that
+    section is the answer (used for search only, never shown). Anything malformed is skipped; at most
+    ASKED_PER_SECTION questions of at most ASKED_MAX_CHARS characters each per heading."""
+    raw = meta.get("asked") if isinstance(meta, dict) else None
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, list[str]] = {}
+    for heading, questions in raw.items():
+        if not isinstance(heading, str) or not isinstance(questions, list):
+            continue
+        kept = [re.sub(r"\s+", " ", q).strip() for q in questions if isinstance(q, str)]
+        kept = [q for q in kept if 3 <= len(q) <= ASKED_MAX_CHARS][:ASKED_PER_SECTION]
+        if kept:
+            out[_plain_heading(heading)] = kept
+    return out
+
+
 def _plain_heading(text: str) -> str:
     text = re.sub(r"(\*\*|__|`)", "", text)
     text = re.sub(r"(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)", "", text)

@@ -67,6 +67,8 @@ class Corpus:
     metas: list[dict[str, Any]]
     vectors: np.ndarray | None
     headings: np.ndarray | None  # the vector of each chunk's heading path
+    asked: np.ndarray | None  # the vectors of the questions the guides say each section answers (`asked:`)
+    asked_of: np.ndarray | None  # ... and the chunk each of those rows belongs to
     bm25: BM25
     tokens: list[set[str]]
     generation: str  # the index's version token when this copy was read
@@ -126,9 +128,13 @@ class Retriever:
             source = "chroma"
             if not self.index.writing:  # a copy read mid-write is never kept on disk
                 self._write_snapshot(raw)
-        ids, texts, metas, vectors, headings, generation = raw
+        ids, texts, metas, vectors, headings, asked, asked_of, generation = raw
         docs = [words(f"{m.get('section', '')} {m.get('tags', '')} {t}") for t, m in zip(texts, metas, strict=True)]
-        corpus = Corpus(ids=ids, texts=texts, metas=metas, vectors=vectors, headings=headings, bm25=BM25(docs),
+        # BM25 also reads a section's `asked:` questions; what a passage says (its tokens) stays its text.
+        ranked = [_with_asked_words(d, m) for d, m in zip(docs, metas, strict=True)] \
+            if self.settings.retrieval.asked_lexical else docs
+        corpus = Corpus(ids=ids, texts=texts, metas=metas, vectors=vectors, headings=headings, asked=asked,
+                        asked_of=asked_of, bm25=BM25(ranked),
                         tokens=[set(d) for d in docs], generation=generation,
                         position={cid: i for i, cid in enumerate(ids)}, opens=_section_openers(metas),
                         names=_name_index(texts, metas), topics=_topics(metas, vectors),
@@ -150,7 +156,20 @@ class Retriever:
             found = self.index.section_vectors(sorted(set(names)))
             zero = np.zeros(vectors.shape[1], dtype=np.float32)
             headings = np.asarray([found.get(n, zero) for n in names], dtype=np.float32)
-        return ids, texts, metas, vectors, headings, token
+        asked, asked_of = self._asked_vectors(metas) if vectors is not None else (None, None)
+        return ids, texts, metas, vectors, headings, asked, asked_of, token
+
+    def _asked_vectors(self, metas: list[dict[str, Any]]) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """One row per question a chunk's section answers (its guide's `asked:`), and the chunk of each row."""
+        rows = [(i, q) for i, m in enumerate(metas) for q in str(m.get("asked") or "").split("\n") if q.strip()]
+        if not rows:
+            return None, None
+        found = self.index.section_vectors(sorted({q for _, q in rows}))
+        rows = [(i, q) for i, q in rows if q in found]
+        if not rows:
+            return None, None
+        return (np.asarray([found[q] for _, q in rows], dtype=np.float32),
+                np.asarray([i for i, _ in rows], dtype=np.int64))
 
     def _read_snapshot(self, token: str):
         """The snapshot is a read cache of the chunk collection, valid while the index keeps the token
@@ -170,13 +189,17 @@ class Retriever:
                 return None
             vectors = arrays["vectors"] if arrays["vectors"].size else None
             headings = arrays["headings"] if arrays["headings"].size else None
-            return data["ids"], data["texts"], data["metas"], vectors, headings, token
+            if "asked" not in arrays:
+                return None  # a snapshot from before the asked questions: read the index again
+            asked = arrays["asked"] if arrays["asked"].size else None
+            asked_of = arrays["asked_of"] if asked is not None else None
+            return data["ids"], data["texts"], data["metas"], vectors, headings, asked, asked_of, token
         except (OSError, ValueError, KeyError):
             return None
 
     def _write_snapshot(self, raw) -> None:
         folder = self._snapshot
-        ids, texts, metas, vectors, headings, generation = raw
+        ids, texts, metas, vectors, headings, asked, asked_of, generation = raw
         if folder is None or vectors is None or not generation:
             return
         try:
@@ -185,7 +208,9 @@ class Retriever:
             tmp_json.write_text(json.dumps({"model": self.index.model_id, "generation": generation, "ids": ids,
                                             "texts": texts, "metas": metas}), encoding="utf-8")
             np.savez(tmp_npz, vectors=vectors, generation=np.asarray(generation),
-                     headings=headings if headings is not None else np.zeros((0,), dtype=np.float32))
+                     headings=headings if headings is not None else np.zeros((0,), dtype=np.float32),
+                     asked=asked if asked is not None else np.zeros((0,), dtype=np.float32),
+                     asked_of=asked_of if asked_of is not None else np.zeros((0,), dtype=np.int64))
             os.replace(tmp_npz, folder / "vectors.npz")
             os.replace(tmp_json, folder / "corpus.json")
         except OSError:
@@ -224,6 +249,8 @@ class Retriever:
             hs = corpus.headings @ qv
             top = np.argpartition(-hs, n - 1)[:n] if n < len(hs) else np.arange(len(hs))
             rankings.append((cfg.heading_weight, [int(i) for i in top[np.argsort(-hs[top])]]))
+        if corpus.asked is not None and cfg.asked_weight:
+            rankings.append((cfg.asked_weight, _asked_ranking(corpus, qv, n)))
         fused: dict[int, float] = {}
         for weight, ranking in rankings:
             for rank, i in enumerate(ranking):
@@ -272,6 +299,30 @@ class Retriever:
         total = sum(bm25.idf_of(w) for w in qset)
         found = sum(bm25.idf_of(w) for w in qset if w in doc)
         return found / total if total else 0.0
+
+
+def _with_asked_words(doc: list[str], meta: dict[str, Any]) -> list[str]:
+    """A chunk's words plus, once each, the words of its section's `asked:` questions that its text does not
+    use (users' words for it: "bump" for a rate increase); words the text has already keep their count, so
+    a question that names a sibling's subject ("hourly vs day rate") does not pull the section up for it."""
+    asked = meta.get("asked")
+    if not asked:
+        return doc
+    have = set(doc)
+    return doc + [w for w in dict.fromkeys(words(str(asked))) if w not in have]
+
+
+def _asked_ranking(corpus: Corpus, qv: np.ndarray, n: int) -> list[int]:
+    """Chunks by the question their section answers closest to this one: one its guide lists (`asked:`),
+    else its own heading (a guide without `asked:`, such as library docs, competes through its headings)."""
+    best = corpus.headings @ qv if corpus.headings is not None else np.full(len(corpus.ids), -1.0)
+    own = np.zeros(len(best), dtype=bool)
+    own[corpus.asked_of] = True
+    own[list(corpus.overviews)] = True  # a guide's opening is no section: it answers no question of its own
+    best = np.where(own, -2.0, best)  # a section with questions is judged by them, not by its heading
+    np.maximum.at(best, corpus.asked_of, corpus.asked @ qv)
+    top = np.argpartition(-best, n - 1)[:n] if n < len(best) else np.arange(len(best))
+    return [int(i) for i in top[np.argsort(-best[top])]]
 
 
 def _sections(metas: list[dict[str, Any]]) -> dict[tuple[str, str], list[int]]:
