@@ -30,8 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 
 def guide_chunks(settings, folder: Path) -> list[str]:
-    """The texts ingest embeds for the guides under `folder`."""
-    from bot.knowledge.loaders import load_guide
+    """The texts ingest embeds for the guides under `folder`: their chunks and the `asked:` questions of
+    their sections."""
+    from bot.knowledge.loaders import asked_questions, load_guide
     from bot.knowledge.split import split_guide
 
     cfg = settings.ingest
@@ -40,6 +41,7 @@ def guide_chunks(settings, folder: Path) -> list[str]:
         if f.suffix.lower() in cfg.extensions:
             guide = load_guide(f, f.read_bytes())
             texts += [c.embed_text for c in split_guide(guide, chunk_chars=cfg.chunk_chars, overlap=cfg.chunk_overlap)]
+            texts += sorted({q for qs in asked_questions(guide.meta).values() for q in qs})
     return texts
 
 
