@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from bot.knowledge.evaluate import load_questions
-from bot.knowledge.loaders import split_front_matter
+from bot.knowledge.loaders import asked_questions, split_front_matter
 from tests.conftest import ROOT
 
 GUIDES = sorted((ROOT / "knowledge").rglob("*.md"))
@@ -33,6 +33,19 @@ def test_guide_front_matter_and_sources(path):
     if meta["topic"] == "ip":
         assert re.search(r"not[^.]{0,20}legal[^.]{0,10}advice", body.lower()), "IP guides say they are not legal advice"
         assert meta["jurisdiction"] and meta["jurisdiction"].lower() != "any"
+
+
+@pytest.mark.parametrize("path", GUIDES, ids=lambda p: p.name)
+def test_every_section_lists_the_questions_it_answers(path):
+    """`asked:` maps each `##` heading, exactly as written, to 2 to 5 questions as users type them (search only);
+    a renamed heading whose questions were left behind fails here."""
+    meta, body = split_front_matter(path.read_text(encoding="utf-8"))
+    headings = [h.strip() for h in re.findall(r"^#{2,3} (.+)$", body, re.M)]
+    asked = asked_questions(meta)
+    assert set(asked) == set(headings), (set(headings) ^ set(asked))
+    for heading, questions in asked.items():
+        assert 2 <= len(questions) <= 5 and all(15 <= len(q) <= 160 for q in questions), heading
+        assert not any(re.search(r"\d+(\.\d+)?\s?%", q) for q in questions), heading  # no answer in the question
 
 
 def test_every_guide_is_the_expected_answer_of_a_question():
