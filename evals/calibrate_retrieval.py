@@ -12,7 +12,7 @@ retrieves (Asker._retrieve: spelling, routing, topic boost, places, as in `ask`)
 reciprocal rank of that section in the top 5 to break ties.
 
 The asked-questions weight must keep guides without `asked:` on equal terms: on the library docs of
-tests/data/library ingested beside a few shipped guides (the questions of tests/test_knowledge_compose.py),
+tests/data/library ingested beside a few shipped guides (tests/data/library_questions.yaml),
 a weight is a candidate only while section recall@5 stays at least LIBRARY_RECALL (the goal for library
 docs) and MRR at least LIBRARY_MRR.
 
@@ -88,10 +88,10 @@ def library_recall(weights: list[float]) -> dict[float, dict]:
     import shutil
     import tempfile
 
+    import yaml
     from eval_library import evaluate
 
     from tests.conftest import SMALL_GUIDES
-    from tests.test_knowledge_compose import LIBRARY, LIBRARY_QUESTIONS
 
     with tempfile.TemporaryDirectory() as tmp:
         guides = Path(tmp) / "guides"
@@ -99,9 +99,9 @@ def library_recall(weights: list[float]) -> dict[float, dict]:
             (guides / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(ROOT / "knowledge" / rel, guides / rel)
         core = Core(load_settings(data_dir=Path(tmp) / "data", env={}))
-        core.ingest([guides, LIBRARY])
-        questions = [{"id": f"L{i}", "question": q, "file": f, "section": sec}
-                     for i, (q, f, sec) in enumerate(LIBRARY_QUESTIONS)]
+        core.ingest([guides, ROOT / "tests" / "data" / "library"])
+        questions = yaml.safe_load((ROOT / "tests" / "data" / "library_questions.yaml").read_text(
+            encoding="utf-8"))["questions"]
         out = {}
         for w in weights:
             object.__setattr__(core.settings.retrieval, "asked_weight", w)

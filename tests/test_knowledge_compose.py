@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
 from bot.config import Compose
 from bot.knowledge.compose import clean_inline, extract, footer, split_sentences, split_units
@@ -256,32 +257,7 @@ def test_the_lead_section_is_read_whole_when_it_spans_chunks(tmp_path):
 # Library docs and a template without front matter, beside the shipped guides -------------------
 
 LIBRARY = ROOT / "tests" / "data" / "library"
-# Phrased in the shipped guides' words (leakage, metrics, IR35), so the guides compete for every one.
-LIBRARY_QUESTIONS = [
-    ("which metric name should i pass to score_folds for a rare-positive fraud model, recall?", "folds.rst",
-     "Scoring a model on folds"),
-    ("is the mean of the score_folds scores the honest estimate to report to a client?", "folds.rst",
-     "Scoring a model on folds"),
-    ("predict_folds output: can i compute precision and recall on it and report that?", "folds.rst",
-     "Predictions from folds"),
-    ("GroupShuffleFolds: the same customer in train and test inflates my score, does it prevent that leak?",
-     "folds.rst", "Keeping groups together"),
-    ("with RollingOriginFolds can lagged features still leak future information into training?", "folds.rst",
-     "Ordered data"),
-    ("shuffle=True with random_seed=None gives different folds every run?", "folds.rst", "Randomness in splitters"),
-    ("LevelEncoder min_count for rare categories, how does it work?", "encoders.rst", "Rare levels"),
-    ("does CrossFitMeanEncoder stop target leakage when i encode categories with the target mean?", "encoders.rst",
-     "Target means without leakage"),
-    ("what does the services agreement template say about IR35 status and the SDS?",
-     "services-agreement-template.md", "Status under IR35"),
-    ("in the template, who decides IR35 status and what if it changes?", "services-agreement-template.md",
-     "Status under IR35"),
-    ("template payment terms: within how many days must the client pay each invoice?",
-     "services-agreement-template.md", "Payment terms"),
-    ("does the template waive the s.80 CDPA right to object to edits?", "services-agreement-template.md",
-     "Moral rights under s.80"),
-    ("booked through Malt, whose terms apply first?", "services-agreement-template.md", "Platform work on Malt"),
-]
+LIBRARY_QUESTIONS = ROOT / "tests" / "data" / "library_questions.yaml"  # with the file and section of each
 
 
 @pytest.fixture(scope="module")
@@ -295,8 +271,8 @@ def library_core(tmp_path_factory, small_guides):
 def test_library_docs_without_front_matter_rank_for_the_names_they_document(library_core):
     from evals.eval_library import evaluate
 
-    questions = [{"id": f"L{i}", "question": q, "file": f, "section": s}
-                 for i, (q, f, s) in enumerate(LIBRARY_QUESTIONS)]
+    questions = yaml.safe_load(LIBRARY_QUESTIONS.read_text(encoding="utf-8"))["questions"]
+    assert len(questions) == 13
     result = evaluate(library_core, questions)
     misses = [r for r in result["rows"] if not (r["rank"] and r["rank"] <= 5)]
     assert result["summary"]["recall@5"] >= 0.95, misses  # before the identifier ranker: 0.91, MRR 0.82

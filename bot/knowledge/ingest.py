@@ -165,7 +165,7 @@ class Ingestor:
                 elif c.id not in referenced:  # a chunk another guide has too keeps that guide's metadata
                     to_refresh.append((source, c, record))
             referenced.update(new_ids)
-        self._embed_asked([q for _, record, _ in plans for qs in record["asked"].values() for q in qs])
+        self._embed_names({q for _, record, _ in plans for qs in record["asked"].values() for q in qs})
         self._embed_and_store(to_embed, progress)
         if to_refresh:  # the guide's tags, topic, jurisdiction, date or a chunk's position changed, not its text
             self.index.update_metas([c.id for _, c, _ in to_refresh],
@@ -180,13 +180,13 @@ class Ingestor:
             "chunks_total": self.index.chunks().count(), "model": self.index.model_id,
         }
 
-    def _embed_asked(self, questions: list[str]) -> None:
-        """The vectors of the guides' `asked:` questions, kept with the heading vectors (by text)."""
-        names = sorted(set(questions))
+    def _embed_names(self, names: set[str]) -> None:
+        """Vectors, kept by text beside the chunks, of the heading paths and the `asked:` questions not
+        embedded yet."""
         if not names:
             return
-        known = set(self.index.section_vectors(names))
-        fresh = [n for n in names if n not in known]
+        known = set(self.index.section_vectors(sorted(names)))
+        fresh = sorted(names - known)
         for start in range(0, len(fresh), 256):
             part = fresh[start : start + 256]
             self.index.add_sections(part, encode(self.embeddings, part))
@@ -194,13 +194,7 @@ class Ingestor:
     def _embed_and_store(self, items: list[tuple[str, Chunk, dict[str, Any]]], progress: Progress | None) -> None:
         batch = self.settings.ingest.batch_size
         total = len(items)
-        names = sorted({c.section for _, c, _ in items})
-        if names:
-            known = set(self.index.section_vectors(names))
-            fresh = [n for n in names if n not in known]
-            for start in range(0, len(fresh), 256):
-                part = fresh[start : start + 256]
-                self.index.add_sections(part, encode(self.embeddings, part))
+        self._embed_names({c.section for _, c, _ in items})
         for start in range(0, total, batch):
             part = items[start : start + batch]
             vectors = encode(self.embeddings, [c.embed_text for _, c, _ in part])

@@ -4,9 +4,10 @@ The chunk texts, metadata and vectors are read from Chroma once and kept in memo
 products over a few thousand vectors take well under a millisecond); above `_MEMORY_LIMIT` chunks
 the dense side asks Chroma's HNSW instead. A question that quotes an exact name (an API such as
 `cross_val_score`, a statute such as s.80 or §31, a name such as IR35) also ranks the chunks that
-name it, typed in lower case too ("gdpr", "timeseriessplit"). A skill's topics boost matching guides but never exclude others; a guide without a topic
-(a community guide, library docs) takes the topic its chunks are closest to, so it competes on
-equal terms.
+name it, typed in lower case too ("gdpr", "timeseriessplit"). A skill's topics boost matching guides
+but never exclude others; a guide without a topic (a community guide, library docs) takes the topic
+its chunks are closest to, so it competes on equal terms. The questions a guide says each section
+answers (front matter `asked:`) rank sections too; a section without them competes by its heading.
 """
 
 from __future__ import annotations
@@ -406,10 +407,10 @@ def spelt_apart(query: str, names) -> set[str]:
 
 
 def typed_lower(query: str, corpus: Corpus) -> set[str]:
-    """The names the query types in lower case ("gdpr", "mlops", "stratifiedkfold"; four letters or more): a word that is one
-    of the corpus's names and that the guides write as that name (in the case that marks it) in at least
-    half of the chunks that use the word at all ("one" is the name ONE in a few chunks and a word in
-    hundreds)."""
+    """The names the query types in lower case ("gdpr", "mlops", "stratifiedkfold"; four letters or more):
+    a word that is one of the corpus's names and that the guides write as that name (in the case that
+    marks it) in at least half of the chunks that use the word at all ("one" is the name ONE in a few
+    chunks and a word in hundreds)."""
     out = set()
     for tok in {t.lower() for t in _WORD.findall(query) if len(t) >= 4}:
         chunks = corpus.names.get(tok)
